@@ -1,0 +1,60 @@
+# Makefile for clcm: a plain PGXS Makefile (make && make install &&
+# make installcheck against a running server) plus two self-contained
+# targets, `make demo` and `make test`, that install dependencies and run
+# everything on a scratch cluster (see test/harness.sh).
+
+EXTENSION = clcm
+EXTVERSION = 0.1.0
+MODULE_big = clcm
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+PG_CPPFLAGS = -I$(srcdir)/src -DCLCM_VERSION=\"$(EXTVERSION)\"
+SHLIB_LINK = -lm
+
+# The install script of the current (unreleased) version is assembled from
+# the ordered fragments in src/sql/; released scripts are frozen files.
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
+DOCS = doc/clcm.md
+
+# pg_regress: sql/<name>.sql against expected/<name>.out, in this order.
+REGRESS = install
+
+# isolation: test/specs/<name>.spec against test/expected/<name>.out.
+ISOLATION =
+ISOLATION_OPTS = --inputdir=test
+
+# TAP: test/t/*.pl with PostgreSQL::Test::Cluster (needs Perl IPC::Run).
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
+	cat $^ > $@
+
+# pgTAP suite: pg_prove over test/pgtap/*.sql in a scratch database.
+PGTAP_DB ?= clcm_pgtap
+.PHONY: pgtap
+pgtap:
+	dropdb --if-exists $(PGTAP_DB)
+	createdb $(PGTAP_DB)
+	psql -X -q -v ON_ERROR_STOP=1 -d $(PGTAP_DB) \
+		-c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION clcm'
+	pg_prove -d $(PGTAP_DB) --failures $(sort $(wildcard test/pgtap/*.sql))
+	dropdb --if-exists $(PGTAP_DB)
+
+# The two commands of the README: each sets up everything by itself.
+.PHONY: test demo bench
+test:
+	bash test/harness.sh test
+
+demo:
+	bash test/harness.sh demo
+
+# make bench BENCH=guard   runs test/bench/guard.sh on a scratch cluster
+bench:
+	bash test/harness.sh bench $(BENCH)

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+#
+# test/harness.sh -- the machinery behind `make test`, `make demo` and
+# `make bench`.
+#
+# On a fresh Debian 12 machine (root, or a user with sudo) it
+#   1. installs the Debian packages that are missing (never creating or
+#      starting a system cluster),
+#   2. copies the PostgreSQL installation into a private temp directory
+#      (PostgreSQL binaries find their files relative to themselves), so the
+#      build is installed there and the system's installation and clusters
+#      are never touched,
+#   3. builds clcm with warnings as errors and installs it into that copy,
+#   4. runs a scratch cluster as an unprivileged user on a Unix socket in
+#      the temp directory (no TCP listener, so no port clashes),
+#   5. runs the suites / the demo / a benchmark, stops the cluster and
+#      removes the temp directory.
+#
+# Usage: test/harness.sh test|demo|bench NAME|shell
+# Environment:
+#   CLCM_SUITES   suites to run for `test` (default "regress isolation pgtap tap")
+#   REGRESS       override the pg_regress list (passed to make)
+#   CLCM_KEEP=1   keep the temp directory (for debugging)
+#   PG_MAJOR      PostgreSQL major version (default 15)
+
+set -euo pipefail
+
+PG_MAJOR=${PG_MAJOR:-15}
+SUITES=${CLCM_SUITES:-regress isolation pgtap tap}
+TEST_USER=clcmtest
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+STRICT_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -DUSE_ASSERT_CHECKING"
+
+say() { printf '== %s\n' "$*"; }
+die() { printf 'harness: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"
+	elif command -v sudo >/dev/null; then sudo "$@"
+	else die "need root or sudo to run: $*"
+	fi
+}
+
+# ---------------------------------------------------------------- packages
+PKGS="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap
+      pgtap libipc-run-perl postgresql-$PG_MAJOR-cron make gcc"
+
+install_deps() {
+	local missing=() p
+	for p in postgresql-common $PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+			|| missing+=("$p")
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	say "installing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update -qq
+	# Never let the packages create (or start) a system cluster.
+	if ! dpkg-query -W -f='${Status}' postgresql-common 2>/dev/null | grep -q 'install ok installed'; then
+		as_root apt-get install -y -q postgresql-common >/dev/null
+	fi
+	as_root sed -i 's/^#\?\s*create_main_cluster\b.*/create_main_cluster = false/' \
+		/etc/postgresql-common/createcluster.conf
+	as_root apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------- scratch setup
+# Sets RUN (command prefix to run as the unprivileged user), T (temp dir),
+# PGBIN, PG_CONFIG_PRIV, WORK (work copy of the tree), PGHOST/PGPORT.
+setup() {
+	install_deps
+	T=$(mktemp -d /tmp/clcm.XXXXXX)
+	chmod 755 "$T"
+	if [ "$(id -u)" = 0 ]; then
+		id "$TEST_USER" >/dev/null 2>&1 || useradd --system --no-create-home \
+			--home-dir /nonexistent --shell /bin/bash "$TEST_USER"
+		RUN=(runuser -u "$TEST_USER" --)
+	else
+		RUN=()
+	fi
+	trap cleanup EXIT
+
+	say "private PostgreSQL $PG_MAJOR installation in $T/inst"
+	mkdir -p "$T/inst/usr/lib/postgresql" "$T/inst/usr/share/postgresql" "$T/inst/usr/include"
+	cp -a "/usr/lib/postgresql/$PG_MAJOR" "$T/inst/usr/lib/postgresql/"
+	cp -a "/usr/share/postgresql/$PG_MAJOR" "$T/inst/usr/share/postgresql/"
+	ln -s /usr/include/postgresql "$T/inst/usr/include/postgresql"
+	PGBIN="$T/inst/usr/lib/postgresql/$PG_MAJOR/bin"
+	PG_CONFIG_PRIV="$PGBIN/pg_config"
+
+	# A copy of the tree that the unprivileged user owns (the checkout may
+	# sit below a directory that user cannot enter, e.g. /root).
+	WORK="$T/work"
+	mkdir -p "$WORK"
+	tar -C "$SRC" --exclude=.git --exclude='./results' --exclude='./tmp_check' \
+		--exclude='./output_iso' --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+		-cf - . | tar -C "$WORK" -xf -
+	[ ${#RUN[@]} = 0 ] || chown -R "$TEST_USER" "$T"
+
+	say "building clcm (PG_CFLAGS=$STRICT_CFLAGS)"
+	"${RUN[@]}" make -s -C "$WORK" PG_CONFIG="$PG_CONFIG_PRIV" PG_CFLAGS="$STRICT_CFLAGS" >"$T/build.log" 2>&1 \
+		|| { cat "$T/build.log"; die "build failed"; }
+	"${RUN[@]}" make -s -C "$WORK" PG_CONFIG="$PG_CONFIG_PRIV" install >>"$T/build.log" 2>&1 \
+		|| { cat "$T/build.log"; die "install failed"; }
+
+	say "starting scratch cluster in $T/data (socket dir $T/sock)"
+	mkdir -p "$T/sock"
+	[ ${#RUN[@]} = 0 ] || chown "$TEST_USER" "$T/sock"
+	"${RUN[@]}" "$PGBIN/initdb" -D "$T/data" -U postgres -A trust --no-sync \
+		--locale=C.UTF-8 -E UTF8 >"$T/initdb.log" 2>&1 || { cat "$T/initdb.log"; die "initdb failed"; }
+	cat >>"$T/data/postgresql.conf" <<-EOF
+		listen_addresses = ''
+		unix_socket_directories = '$T/sock'
+		port = 5432
+		fsync = off
+		max_prepared_transactions = 10
+		shared_preload_libraries = 'pg_cron'
+		cron.database_name = 'postgres'
+		max_worker_processes = 16
+		shared_buffers = 512MB
+		work_mem = 64MB
+		maintenance_work_mem = 512MB
+		max_wal_size = 4GB
+		log_min_messages = warning
+	EOF
+	"${RUN[@]}" "$PGBIN/pg_ctl" -D "$T/data" -l "$T/server.log" -w start >/dev/null \
+		|| { cat "$T/server.log"; die "server start failed"; }
+	export PGHOST="$T/sock" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+	export PATH="$PGBIN:$PATH"
+}
+
+cleanup() {
+	local rc=$?
+	if [ -n "${T:-}" ] && [ -d "$T/data" ]; then
+		"${RUN[@]}" "$PGBIN/pg_ctl" -D "$T/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	if [ -n "${T:-}" ]; then
+		if grep -qE 'terminated by signal|TRAP:' "$T/server.log" 2>/dev/null; then
+			echo "harness: the server log shows a crashed backend:" >&2
+			grep -E 'terminated by signal|TRAP:' "$T/server.log" >&2
+			rc=1
+		fi
+		if [ "${CLCM_KEEP:-0}" = 1 ]; then
+			echo "harness: kept $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit $rc
+}
+
+# Runs make in the work copy as the unprivileged user with the cluster env.
+wmake() {
+	"${RUN[@]}" env PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+		make -C "$WORK" PG_CONFIG="$PG_CONFIG_PRIV" "$@"
+}
+
+# ------------------------------------------------------------------ suites
+run_suite() {
+	local name=$1; shift
+	say "suite: $name"
+	if "$@" >"$T/$name.log" 2>&1; then
+		PASSED+=("$name"); tail -n 3 "$T/$name.log" | sed 's/^/   /'
+	else
+		FAILED+=("$name"); cat "$T/$name.log"
+		for f in "$WORK/regression.diffs" "$WORK/output_iso/regression.diffs"; do
+			[ -s "$f" ] && { echo "---- $f"; cat "$f"; }
+		done
+		mkdir -p "$SRC/log" && cp "$T/$name.log" "$SRC/log/" 2>/dev/null || true
+	fi
+}
+
+cmd_test() {
+	setup
+	PASSED=(); FAILED=()
+	local regress_args=()
+	[ -n "${REGRESS:-}" ] && regress_args=(REGRESS="$REGRESS")
+	for s in $SUITES; do
+		case $s in
+		regress)   run_suite regress wmake installcheck "${regress_args[@]}" ISOLATION= TAP_TESTS= ;;
+		isolation) run_suite isolation wmake installcheck REGRESS= TAP_TESTS= ;;
+		pgtap)     run_suite pgtap wmake pgtap ;;
+		tap)       run_suite tap wmake installcheck REGRESS= ISOLATION= PROVE_FLAGS=--verbose ;;
+		*) die "unrecognized suite \"$s\"" ;;
+		esac
+	done
+	echo
+	echo "clcm test summary: passed: ${PASSED[*]:-none}; failed: ${FAILED[*]:-none}"
+	echo "${#PASSED[@]} passed, ${#FAILED[@]} failed"
+	[ ${#FAILED[@]} = 0 ]
+}
+
+cmd_demo() {
+	setup
+	say "loading the demo"
+	"${RUN[@]}" env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+		"$PGBIN/psql" -X -v ON_ERROR_STOP=1 -d postgres -f "$WORK/test/demo.sql"
+}
+
+cmd_bench() {
+	local name=${1:?usage: harness.sh bench NAME}
+	[ -f "$SRC/test/bench/$name.sh" ] || die "no benchmark test/bench/$name.sh"
+	setup
+	"${RUN[@]}" env PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+		PGDATABASE=postgres bash "$WORK/test/bench/$name.sh"
+}
+
+# Starts the cluster and opens a shell with its environment; exit to stop.
+cmd_shell() {
+	setup
+	say "PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER (exit the shell to stop)"
+	"${RUN[@]}" env PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" bash -i
+}
+
+case "${1:-}" in
+test)  cmd_test ;;
+demo)  cmd_demo ;;
+bench) shift; cmd_bench "$@" ;;
+shell) cmd_shell ;;
+*) die "usage: $0 test|demo|bench NAME|shell" ;;
+esac
