@@ -14,13 +14,39 @@ SHLIB_LINK = -lm
 # the ordered fragments in src/sql/; released scripts are frozen files.
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
-DOCS = doc/clcm.md
+DOCS = $(wildcard doc/*.md)
 
 # pg_regress: sql/<name>.sql against expected/<name>.out, in this order.
-REGRESS = install
+# One variable per capability (kept apart so parallel work merges cleanly).
+
+# models, stage guard, history
+REGRESS_STAGE =
+
+# retention cohorts, survival
+REGRESS_COHORT =
+
+# BTYD models, CLV, churn
+REGRESS_BTYD =
+
+# RFM summary, tiering, simple CLV
+REGRESS_RFM =
+
+# activity triggers, rules, refresh, transition analytics
+REGRESS_ACTIVITY =
+
+# hardening, upgrade
+REGRESS_HARDEN =
+
+REGRESS = install $(REGRESS_STAGE) $(REGRESS_COHORT) $(REGRESS_BTYD) \
+	$(REGRESS_RFM) $(REGRESS_ACTIVITY) $(REGRESS_HARDEN)
 
 # isolation: test/specs/<name>.spec against test/expected/<name>.out.
-ISOLATION =
+
+ISOLATION_STAGE =
+
+ISOLATION_ACTIVITY =
+
+ISOLATION = $(ISOLATION_STAGE) $(ISOLATION_ACTIVITY)
 ISOLATION_OPTS = --inputdir=test
 
 # TAP: test/t/*.pl with PostgreSQL::Test::Cluster (needs Perl IPC::Run).

@@ -193,8 +193,13 @@ cmd_test() {
 cmd_demo() {
 	setup
 	say "loading the demo"
-	"${RUN[@]}" env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
-		"$PGBIN/psql" -X -v ON_ERROR_STOP=1 -d postgres -f "$WORK/test/demo.sql"
+	local f
+	for f in "$WORK"/test/demo/*.sql; do
+		"${RUN[@]}" env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+			"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$f" \
+			|| die "demo step $(basename "$f") failed"
+	done
+	say "demo finished; the scratch cluster is stopped and removed"
 }
 
 cmd_bench() {
