@@ -74,9 +74,13 @@ pgtap:
 	dropdb --if-exists $(PGTAP_DB)
 
 # The two commands of the README: each sets up everything by itself.
-.PHONY: test demo bench
+.PHONY: test demo bench check-valgrind
 test:
 	bash test/harness.sh test
+
+# The suites with the scratch server running under valgrind memcheck.
+check-valgrind:
+	bash test/harness.sh check-valgrind
 
 demo:
 	bash test/harness.sh demo

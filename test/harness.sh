@@ -22,6 +22,8 @@
 #   REGRESS       override the pg_regress list (passed to make)
 #   CLCM_KEEP=1   keep the temp directory (for debugging)
 #   PG_MAJOR      PostgreSQL major version (default 15)
+#   CLCM_VALGRIND=1  run the scratch server under valgrind memcheck
+#                 (check-valgrind); any valgrind error fails the run
 
 set -euo pipefail
 
@@ -30,6 +32,7 @@ SUITES=${CLCM_SUITES:-regress isolation pgtap tap}
 TEST_USER=clcmtest
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 STRICT_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -DUSE_ASSERT_CHECKING"
+VALGRIND=${CLCM_VALGRIND:-0}
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'harness: %s\n' "$*" >&2; exit 1; }
@@ -123,10 +126,38 @@ setup() {
 		max_wal_size = 4GB
 		log_min_messages = warning
 	EOF
-	"${RUN[@]}" "$PGBIN/pg_ctl" -D "$T/data" -l "$T/server.log" -w start >/dev/null \
-		|| { cat "$T/server.log"; die "server start failed"; }
+	if [ "$VALGRIND" = 1 ]; then
+		# PostgreSQL's own recipe (src/tools/valgrind.supp, README of
+		# valgrind testing): memcheck over every backend, errors marked so
+		# cleanup() can count them; only known-harmless padding writes of
+		# the server are suppressed (test/valgrind.supp).
+		install_valgrind
+		"${RUN[@]}" bash -c "nohup valgrind --quiet --trace-children=yes \
+			--track-origins=yes --read-var-info=no --num-callers=40 \
+			--error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END \
+			--suppressions='$WORK/test/valgrind.supp' \
+			--log-file='$T/valgrind.%p.log' \
+			'$PGBIN/postgres' -D '$T/data' >'$T/server.log' 2>&1 &"
+		local i
+		for i in $(seq 1 120); do
+			"$PGBIN/pg_isready" -q -h "$T/sock" -p 5432 && break
+			grep -qs FATAL "$T"/valgrind.*.log && break
+			sleep 1
+		done
+		"$PGBIN/pg_isready" -q -h "$T/sock" -p 5432 || { cat "$T/server.log" "$T"/valgrind.*.log; die "server start failed"; }
+	else
+		"${RUN[@]}" "$PGBIN/pg_ctl" -D "$T/data" -l "$T/server.log" -w start >/dev/null \
+			|| { cat "$T/server.log"; die "server start failed"; }
+	fi
 	export PGHOST="$T/sock" PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
 	export PATH="$PGBIN:$PATH"
+}
+
+install_valgrind() {
+	command -v valgrind >/dev/null && return 0
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update -qq
+	as_root apt-get install -y -q --no-install-recommends valgrind >/dev/null
 }
 
 cleanup() {
@@ -135,6 +166,11 @@ cleanup() {
 		"${RUN[@]}" "$PGBIN/pg_ctl" -D "$T/data" -m fast -w stop >/dev/null 2>&1 || true
 	fi
 	if [ -n "${T:-}" ]; then
+		if grep -l VALGRINDERROR-BEGIN "$T"/valgrind.*.log >/dev/null 2>&1; then
+			echo "harness: valgrind reported errors:" >&2
+			grep -h -A40 VALGRINDERROR-BEGIN "$T"/valgrind.*.log | head -400 >&2
+			rc=1
+		fi
 		if grep -qE 'terminated by signal|TRAP:' "$T/server.log" 2>/dev/null; then
 			echo "harness: the server log shows a crashed backend:" >&2
 			grep -E 'terminated by signal|TRAP:' "$T/server.log" >&2
@@ -219,8 +255,12 @@ cmd_shell() {
 
 case "${1:-}" in
 test)  cmd_test ;;
+check-valgrind)
+	# Every suite but TAP (the TAP scripts start their own servers, not
+	# under valgrind) with the scratch server under valgrind memcheck.
+	VALGRIND=1; SUITES=${CLCM_SUITES:-regress isolation pgtap}; cmd_test ;;
 demo)  cmd_demo ;;
 bench) shift; cmd_bench "$@" ;;
 shell) cmd_shell ;;
-*) die "usage: $0 test|demo|bench NAME|shell" ;;
+*) die "usage: $0 test|check-valgrind|demo|bench NAME|shell" ;;
 esac
