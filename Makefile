@@ -74,7 +74,7 @@ pgtap:
 	dropdb --if-exists $(PGTAP_DB)
 
 # The two commands of the README: each sets up everything by itself.
-.PHONY: test demo bench check-valgrind
+.PHONY: test demo bench check-valgrind fuzz
 test:
 	bash test/harness.sh test
 
@@ -84,6 +84,10 @@ check-valgrind:
 
 demo:
 	bash test/harness.sh demo
+
+# sqlsmith against a scratch cluster (FUZZ_QUERIES=5000 FUZZ_SEED=42)
+fuzz:
+	bash test/harness.sh fuzz
 
 # make bench BENCH=guard   runs test/bench/guard.sh on a scratch cluster
 bench:

@@ -246,6 +246,29 @@ cmd_bench() {
 		PGDATABASE=postgres bash "$WORK/test/bench/$name.sh"
 }
 
+# Runs sqlsmith against a database with clcm and seeded clcm-typed tables
+# (test/fuzz/seed.sql) for a bounded number of queries, then fails if the
+# server log shows a backend terminated by a signal or a failed assertion
+# (cleanup() does that check for every command).
+cmd_fuzz() {
+	local queries=${FUZZ_QUERIES:-5000} seed=${FUZZ_SEED:-42}
+	PKGS="$PKGS sqlsmith"
+	setup
+	"${RUN[@]}" env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+		"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$WORK/test/fuzz/seed.sql"
+	say "sqlsmith: $queries queries, seed $seed"
+	(cd "$T" && "${RUN[@]}" timeout "${FUZZ_TIMEOUT:-3000}" sqlsmith --verbose \
+		--target="host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres" \
+		--max-queries="$queries" --seed="$seed" >"$T/sqlsmith.log" 2>&1) || true
+	tail -n 25 "$T/sqlsmith.log"
+	# queries that reached clcm objects, from the server's statement log
+	say "statements naming clcm objects: $(grep -c 'clcm\.' "$T/server.log" || true)"
+	if ! "${RUN[@]}" env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
+		"$PGBIN/psql" -X -qtA -d postgres -c 'SELECT 1' >/dev/null; then
+		die "server is not answering after the fuzz run"
+	fi
+}
+
 # Starts the cluster and opens a shell with its environment; exit to stop.
 cmd_shell() {
 	setup
@@ -255,6 +278,7 @@ cmd_shell() {
 
 case "${1:-}" in
 test)  cmd_test ;;
+fuzz)  cmd_fuzz ;;
 check-valgrind)
 	# Every suite but TAP (the TAP scripts start their own servers, not
 	# under valgrind) with the scratch server under valgrind memcheck.
@@ -262,5 +286,5 @@ check-valgrind)
 demo)  cmd_demo ;;
 bench) shift; cmd_bench "$@" ;;
 shell) cmd_shell ;;
-*) die "usage: $0 test|check-valgrind|demo|bench NAME|shell" ;;
+*) die "usage: $0 test|check-valgrind|fuzz|demo|bench NAME|shell" ;;
 esac
