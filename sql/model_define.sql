@@ -1,5 +1,5 @@
 -- model_define: define_model / drop_model and every error they raise.
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 SELECT clcm.define_model('support', ARRAY['open', 'pending', 'solved', 'closed'],
                          ARRAY['open->pending', ' pending -> open ', 'open->solved',
                                'pending->solved', '*->closed', 'closed->open']) AS stage_type;

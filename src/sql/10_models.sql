@@ -53,6 +53,44 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.model', 'WHERE NOT shipp
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.transition', 'WHERE NOT shipped');
 
 /*
+ * Validates a model row: the stage type is an enum and stages lists its
+ * labels in sort order (so after ALTER TYPE ... ADD VALUE, stages must be
+ * updated too).  Raised errors use 22023.
+ */
+CREATE FUNCTION @extschema@.model_check() RETURNS trigger
+	LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	labels text[];
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+					WHERE t.oid OPERATOR(pg_catalog.=) NEW.stage_type
+					  AND t.typtype OPERATOR(pg_catalog.=) 'e') THEN
+		RAISE EXCEPTION 'stage type % of model "%" is not an enum type', NEW.stage_type, NEW.name
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT pg_catalog.array_agg(e.enumlabel::text ORDER BY e.enumsortorder) INTO labels
+	  FROM pg_catalog.pg_enum e
+	 WHERE e.enumtypid OPERATOR(pg_catalog.=) NEW.stage_type;
+	IF labels OPERATOR(pg_catalog.<>) NEW.stages THEN
+		RAISE EXCEPTION 'stages of model "%" do not match the labels of type %', NEW.name, NEW.stage_type
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = pg_catalog.format('The type''s labels in order are: %s.',
+											 pg_catalog.array_to_string(labels, ', '));
+	END IF;
+	RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.model_check() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.model_check() IS
+	'trigger on clcm.model: stages must be the labels of the enum stage type, in order';
+
+CREATE TRIGGER model_check
+	BEFORE INSERT OR UPDATE ON @extschema@.model
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.model_check();
+
+/*
  * Validates a transition row against its model: both stages must be stages
  * of the model ('*' allowed as from_stage).  Raised errors use 22023.
  */
