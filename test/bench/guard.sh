@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+#
+# test/bench/guard.sh -- UPDATE throughput of a guarded customers table.
+#
+# Three identical 100k-row customers tables: one without trigger, one with
+# clcm.stage_guard, one with an equivalent PL/pgSQL trigger (validation
+# against a transitions table + history insert + timestamp stamp).  Each
+# pgbench transaction moves one random customer along the legal cycle
+# active <-> at_risk, so every guarded update validates and writes a
+# history row.  The variants alternate within one run (ROUNDS rounds, the
+# order rotating each round); the script prints the TPS of every run, the
+# mean per variant and the ratios guard / no-trigger and guard / plpgsql.
+#
+# Run with `make bench BENCH=guard` (scratch cluster; PG* variables set).
+# Environment: ROUNDS (3), DURATION seconds (15), CLIENTS (2), ROWS (100000).
+
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-15}
+CLIENTS=${CLIENTS:-2}
+ROWS=${ROWS:-100000}
+DB=clcm_bench_guard
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+export PGDATABASE=$DB
+
+psql -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" <<'SQL'
+CREATE EXTENSION clcm;
+-- the three tables
+CREATE TABLE c_none (id int PRIMARY KEY, name text, stage clcm.lifecycle_stage NOT NULL,
+                     stage_since timestamptz);
+CREATE TABLE c_guard (LIKE c_none INCLUDING ALL);
+CREATE TABLE c_plpgsql (LIKE c_none INCLUDING ALL);
+INSERT INTO c_none SELECT i, 'customer ' || i, 'active', now() FROM generate_series(1, :rows) i;
+INSERT INTO c_guard SELECT * FROM c_none;
+INSERT INTO c_plpgsql SELECT * FROM c_none;
+
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON c_guard
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id', 'stage_since');
+
+-- the PL/pgSQL equivalent: transitions table, history table, trigger
+CREATE TABLE p_transition (from_stage text, to_stage text, PRIMARY KEY (from_stage, to_stage));
+INSERT INTO p_transition SELECT from_stage, to_stage FROM clcm.transition WHERE model = 'lifecycle';
+CREATE TABLE p_history (LIKE clcm.stage_history INCLUDING DEFAULTS INCLUDING INDEXES);
+CREATE SEQUENCE p_history_id_seq;
+ALTER TABLE p_history ALTER id SET DEFAULT nextval('p_history_id_seq');
+CREATE FUNCTION p_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'UPDATE' THEN
+		IF NEW.stage IS NOT DISTINCT FROM OLD.stage THEN
+			RETURN NEW;
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM p_transition t
+		                WHERE t.from_stage IN (OLD.stage::text, '*')
+		                  AND t.to_stage = NEW.stage::text) THEN
+			RAISE EXCEPTION 'stage transition from "%" to "%" is not allowed', OLD.stage, NEW.stage
+				USING ERRCODE = 'check_violation';
+		END IF;
+	END IF;
+	INSERT INTO p_history (table_name, customer_key, model, from_stage, to_stage,
+	                       changed_at, xid, role, reason, override)
+	VALUES (TG_RELID::regclass, NEW.id::text, 'lifecycle',
+	        CASE WHEN TG_OP = 'UPDATE' THEN OLD.stage::text END, NEW.stage::text,
+	        now(), pg_current_xact_id(), current_user,
+	        nullif(current_setting('clcm.reason', true), ''), false);
+	NEW.stage_since := now();
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON c_plpgsql
+	FOR EACH ROW EXECUTE FUNCTION p_guard();
+VACUUM ANALYZE;
+SQL
+
+# one pgbench script per variant; the no-trigger one stamps stage_since itself
+for v in none guard plpgsql; do
+	stamp=""
+	[ "$v" = none ] && stamp=", stage_since = now()"
+	cat >"$W/$v.sql" <<-EOF
+		\set id random(1, $ROWS)
+		UPDATE c_$v SET stage = CASE WHEN stage = 'active' THEN 'at_risk'::clcm.lifecycle_stage ELSE 'active' END$stamp WHERE id = :id;
+	EOF
+done
+
+declare -A SUM
+order=(none guard plpgsql)
+echo "guard benchmark: $ROWS rows, $ROUNDS rounds x 3 variants x ${DURATION}s, $CLIENTS clients"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for v in "${order[@]}"; do
+		psql -X -q -c "VACUUM c_$v" -c "CHECKPOINT"
+		tps=$(pgbench -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" -f "$W/$v.sql" 2>&1 \
+			| sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')
+		[ -n "$tps" ] || { echo "pgbench failed for $v" >&2; exit 1; }
+		printf 'round %d  %-8s %10.1f tps\n' "$r" "$v" "$tps"
+		SUM[$v]=$(echo "${SUM[$v]:-0} + $tps" | bc -l)
+	done
+	order=("${order[@]:1}" "${order[0]}")	# rotate the order
+done
+
+# sanity: every guarded update wrote one history row, none was refused
+psql -X -At -c "SELECT 'history rows: guard ' || (SELECT count(*) FROM clcm.stage_history)
+                    || ', plpgsql ' || (SELECT count(*) FROM p_history)"
+
+mean() { echo "${SUM[$1]} / $ROUNDS" | bc -l; }
+none=$(mean none); guard=$(mean guard); plpgsql=$(mean plpgsql)
+printf 'mean tps: none %.1f  guard %.1f  plpgsql %.1f\n' "$none" "$guard" "$plpgsql"
+printf 'ratio guard / no-trigger: %.3f\n' "$(echo "$guard / $none" | bc -l)"
+printf 'ratio guard / plpgsql:    %.3f\n' "$(echo "$guard / $plpgsql" | bc -l)"
+psql -X -q -d postgres -c "DROP DATABASE $DB"
