@@ -162,8 +162,11 @@ StageHistoryAppend(Relation rel, const char *key, ClcmModel *model,
 
 	hist = table_open(histoid, RowExclusiveLock);
 	if (RelationGetDescr(hist)->natts != HIST_NATTS)
-		elog(ERROR, "table clcm.stage_history does not have the expected %d columns",
-			 HIST_NATTS);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table clcm.stage_history does not have the expected %d columns",
+						HIST_NATTS),
+				 errhint("Restore the table's definition from the clcm install script.")));
 
 	/* write as the owner of the history table */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);

@@ -1,7 +1,7 @@
 -- 010_models: lifecycle models, their stage types and the model functions:
 -- structure, markings, grants, results and the SQLSTATE of every error.
 BEGIN;
-SELECT plan(62);
+SELECT plan(65);
 
 -- tables and types
 SELECT has_table('clcm', 'model', 'clcm.model exists');
@@ -96,6 +96,11 @@ SELECT throws_ok($$INSERT INTO clcm.transition (model, from_stage, to_stage) VAL
                  '22023', NULL, 'hand-made transition with unknown stage');
 SELECT throws_ok($$UPDATE clcm.model SET stages = '{c,b,a}' WHERE name = 'tap_m'$$,
                  '22023', NULL, 'model stages that do not match the enum');
+SELECT throws_ok($$SELECT clcm.can_transition('active'::clcm.lifecycle_stage, 'mature'::clcm.b2b_stage)$$,
+                 '42883', NULL, 'stages of two different models');
+SELECT throws_ok($$SELECT clcm.can_transition('active', 'loyal')$$, '42804', NULL, 'untyped literals');
+SELECT throws_ok($$INSERT INTO clcm.transition (model, from_stage, to_stage) VALUES ('tap_m', 'a', 'a')$$,
+                 '23514', NULL, 'hand-made transition from a stage to itself');
 SET LOCAL ROLE clcm_tap_user;
 SELECT throws_ok($$SELECT clcm.define_model('y', '{a}', '{}')$$, '42501', NULL,
                  'an ordinary role cannot define models');

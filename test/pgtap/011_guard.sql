@@ -1,7 +1,7 @@
 -- 011_guard: clcm.stage_guard and clcm.stage_history: markings, grants
 -- (append-only history), behaviour, and the SQLSTATE of every error.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 SELECT has_table('clcm', 'stage_history', 'clcm.stage_history exists');
 SELECT columns_are('clcm', 'stage_history',
@@ -92,6 +92,10 @@ SELECT pg_temp.attach('BEFORE UPDATE', 'ROW', '''stage'', ''d''');
 SELECT throws_ok($$UPDATE tap_m SET stage = 'active'$$, '23502', NULL, 'NULL customer key');
 SELECT is((SELECT count(*)::int FROM clcm.stage_history WHERE table_name = 'tap_m'::regclass), 0,
           'no history from misattached guards');
+
+ALTER TABLE clcm.stage_history ADD COLUMN extra int;
+SELECT throws_ok($$UPDATE tap_c SET stage = 'considering'$$, '55000', NULL,
+                 'history table of an unexpected shape');
 
 SELECT * FROM finish();
 ROLLBACK;
