@@ -2,14 +2,17 @@
 #
 # test/bench/guard.sh -- UPDATE throughput of a guarded customers table.
 #
-# Three identical 100k-row customers tables: one without trigger, one with
+# Identical 100k-row customers tables: one without trigger, one with
 # clcm.stage_guard, one with an equivalent PL/pgSQL trigger (validation
-# against a transitions table + history insert + timestamp stamp).  Each
+# against a transitions table + history insert + timestamp stamp), and, for
+# context, one without trigger whose UPDATE writes the history row itself in
+# the same statement (a CTE; no validation): the cost of recording alone.  Each
 # pgbench transaction moves one random customer along the legal cycle
 # active <-> at_risk, so every guarded update validates and writes a
 # history row.  The variants alternate within one run (ROUNDS rounds, the
 # order rotating each round); the script prints the TPS of every run, the
-# mean per variant and the ratios guard / no-trigger and guard / plpgsql.
+# mean per variant and the ratios guard / no-trigger, guard / plpgsql and
+# guard / sql-history.
 #
 # Run with `make bench BENCH=guard` (scratch cluster; PG* variables set).
 # Environment: ROUNDS (3), DURATION seconds (15), CLIENTS (2), ROWS (100000).
@@ -34,9 +37,11 @@ CREATE TABLE c_none (id int PRIMARY KEY, name text, stage clcm.lifecycle_stage N
                      stage_since timestamptz);
 CREATE TABLE c_guard (LIKE c_none INCLUDING ALL);
 CREATE TABLE c_plpgsql (LIKE c_none INCLUDING ALL);
+CREATE TABLE c_sqlhist (LIKE c_none INCLUDING ALL);
 INSERT INTO c_none SELECT i, 'customer ' || i, 'active', now() FROM generate_series(1, :rows) i;
 INSERT INTO c_guard SELECT * FROM c_none;
 INSERT INTO c_plpgsql SELECT * FROM c_none;
+INSERT INTO c_sqlhist SELECT * FROM c_none;
 
 CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON c_guard
 	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id', 'stage_since');
@@ -47,6 +52,7 @@ INSERT INTO p_transition SELECT from_stage, to_stage FROM clcm.transition WHERE 
 CREATE TABLE p_history (LIKE clcm.stage_history INCLUDING DEFAULTS INCLUDING INDEXES);
 CREATE SEQUENCE p_history_id_seq;
 ALTER TABLE p_history ALTER id SET DEFAULT nextval('p_history_id_seq');
+CREATE TABLE s_history (LIKE p_history INCLUDING DEFAULTS INCLUDING INDEXES);
 CREATE FUNCTION p_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'UPDATE' THEN
@@ -75,7 +81,7 @@ CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON c_plpgsql
 VACUUM ANALYZE;
 SQL
 
-# one pgbench script per variant; the no-trigger one stamps stage_since itself
+# one pgbench script per variant; the no-trigger ones stamp stage_since
 for v in none guard plpgsql; do
 	stamp=""
 	[ "$v" = none ] && stamp=", stage_since = now()"
@@ -84,10 +90,14 @@ for v in none guard plpgsql; do
 		UPDATE c_$v SET stage = CASE WHEN stage = 'active' THEN 'at_risk'::clcm.lifecycle_stage ELSE 'active' END$stamp WHERE id = :id;
 	EOF
 done
+cat >"$W/sqlhist.sql" <<-EOF
+	\set id random(1, $ROWS)
+	WITH u AS (UPDATE c_sqlhist SET stage = CASE WHEN stage = 'active' THEN 'at_risk'::clcm.lifecycle_stage ELSE 'active' END, stage_since = now() WHERE id = :id RETURNING id, stage) INSERT INTO s_history (table_name, customer_key, model, from_stage, to_stage, changed_at, xid, role, reason, override) SELECT 'c_sqlhist'::regclass, u.id::text, 'lifecycle', CASE WHEN u.stage = 'active' THEN 'at_risk' ELSE 'active' END, u.stage::text, now(), pg_current_xact_id(), current_user, NULL, false FROM u;
+EOF
 
 declare -A SUM
-order=(none guard plpgsql)
-echo "guard benchmark: $ROWS rows, $ROUNDS rounds x 3 variants x ${DURATION}s, $CLIENTS clients"
+order=(none guard plpgsql sqlhist)
+echo "guard benchmark: $ROWS rows, $ROUNDS rounds x 4 variants x ${DURATION}s, $CLIENTS clients"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${order[@]}"; do
 		psql -X -q -c "VACUUM c_$v" -c "CHECKPOINT"
@@ -102,11 +112,13 @@ done
 
 # sanity: every guarded update wrote one history row, none was refused
 psql -X -At -c "SELECT 'history rows: guard ' || (SELECT count(*) FROM clcm.stage_history)
-                    || ', plpgsql ' || (SELECT count(*) FROM p_history)"
+                    || ', plpgsql ' || (SELECT count(*) FROM p_history)
+                    || ', sql ' || (SELECT count(*) FROM s_history)"
 
 mean() { echo "${SUM[$1]} / $ROUNDS" | bc -l; }
-none=$(mean none); guard=$(mean guard); plpgsql=$(mean plpgsql)
-printf 'mean tps: none %.1f  guard %.1f  plpgsql %.1f\n' "$none" "$guard" "$plpgsql"
+none=$(mean none); guard=$(mean guard); plpgsql=$(mean plpgsql); sqlhist=$(mean sqlhist)
+printf 'mean tps: none %.1f  guard %.1f  plpgsql %.1f  sql-history %.1f\n' "$none" "$guard" "$plpgsql" "$sqlhist"
 printf 'ratio guard / no-trigger: %.3f\n' "$(echo "$guard / $none" | bc -l)"
 printf 'ratio guard / plpgsql:    %.3f\n' "$(echo "$guard / $plpgsql" | bc -l)"
+printf 'ratio guard / sql-history (same history write, no validation): %.3f\n' "$(echo "$guard / $sqlhist" | bc -l)"
 psql -X -q -d postgres -c "DROP DATABASE $DB"
