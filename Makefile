@@ -20,7 +20,7 @@ DOCS = $(wildcard doc/*.md)
 # One variable per capability (kept apart so parallel work merges cleanly).
 
 # models, stage guard, history
-REGRESS_STAGE = model_shipped model_define guard_basic guard_misattach guard_privs guard_bypass
+REGRESS_STAGE = model_shipped model_define guard_basic guard_misattach guard_privs guard_bypass guard_edge
 
 # retention cohorts, survival
 REGRESS_COHORT =
