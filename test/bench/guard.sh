@@ -15,7 +15,7 @@
 # active <-> at_risk, so every guarded update validates and writes a
 # history row.  The variants alternate within one run (ROUNDS rounds, the
 # order rotating each round); the script prints the TPS of every run, the
-# mean per variant and the ratios guard / no-trigger, guard / plpgsql and
+# median per variant and the ratios guard / no-trigger, guard / plpgsql and
 # guard / sql-history.  Because the machine may be shared, it also prints
 # the server CPU time per transaction (user + system time of the exited
 # backends, read from the postmaster's cutime/cstime in /proc), which
@@ -127,8 +127,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		[ -n "$tps" ] && [ -n "$ntx" ] || { echo "pgbench failed for $v:" >&2; echo "$out" >&2; exit 1; }
 		us=$(echo "($t1 - $t0) * 1000000 / $TICKS / $ntx" | bc -l)
 		printf 'round %d  %-8s %10.1f tps  %7.1f us CPU/tx\n' "$r" "$v" "$tps" "$us"
-		SUM[$v]=$(echo "${SUM[$v]:-0} + $tps" | bc -l)
-		CPU[$v]=$(echo "${CPU[$v]:-0} + $us" | bc -l)
+		SUM[$v]="${SUM[$v]:-} $tps"
+		CPU[$v]="${CPU[$v]:-} $us"
 	done
 	order=("${order[@]:1}" "${order[0]}")	# rotate the order
 done
@@ -138,15 +138,18 @@ psql -X -At -c "SELECT 'history rows: guard ' || (SELECT count(*) FROM clcm.stag
                     || ', plpgsql ' || (SELECT count(*) FROM p_history)
                     || ', sql ' || (SELECT count(*) FROM s_history)"
 
-mean() { echo "${SUM[$1]} / $ROUNDS" | bc -l; }
-cpu() { echo "${CPU[$1]} / $ROUNDS" | bc -l; }
-none=$(mean none); guard=$(mean guard); plpgsql=$(mean plpgsql); sqlhist=$(mean sqlhist)
-empty=$(mean emptytrig)
-printf 'mean tps:        none %8.1f  guard %8.1f  plpgsql %8.1f  sql-history %8.1f  empty-trigger %8.1f\n' \
+# medians over the rounds (robust against a round disturbed by other load)
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 }
+	END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+med() { median <<<"${SUM[$1]}"; }
+cpu() { median <<<"${CPU[$1]}"; }
+none=$(med none); guard=$(med guard); plpgsql=$(med plpgsql); sqlhist=$(med sqlhist)
+empty=$(med emptytrig)
+printf 'median tps:       none %8.1f  guard %8.1f  plpgsql %8.1f  sql-history %8.1f  empty-trigger %8.1f\n' \
 	"$none" "$guard" "$plpgsql" "$sqlhist" "$empty"
 cnone=$(cpu none); cguard=$(cpu guard); cplpgsql=$(cpu plpgsql); csqlhist=$(cpu sqlhist)
 cempty=$(cpu emptytrig)
-printf 'mean us CPU/tx:  none %8.1f  guard %8.1f  plpgsql %8.1f  sql-history %8.1f  empty-trigger %8.1f\n' \
+printf 'median us CPU/tx: none %8.1f  guard %8.1f  plpgsql %8.1f  sql-history %8.1f  empty-trigger %8.1f\n' \
 	"$cnone" "$cguard" "$cplpgsql" "$csqlhist" "$cempty"
 printf 'ratio guard / no-trigger:  %.3f (TPS)  %.3f (CPU per tx, no-trigger / guard)\n' \
 	"$(echo "$guard / $none" | bc -l)" "$(echo "$cnone / $cguard" | bc -l)"
