@@ -26,7 +26,7 @@ REGRESS_STAGE =
 REGRESS_COHORT =
 
 # BTYD models, CLV, churn
-REGRESS_BTYD =
+REGRESS_BTYD = btyd_scratch
 
 # RFM summary, tiering, simple CLV
 REGRESS_RFM =
