@@ -57,6 +57,7 @@
 #define BTYD_GTOL_NUMERIC 1e-7
 #define BTYD_NUMDIFF_H 1e-5
 #define BTYD_GTOL_STALL 1e-5
+#define BTYD_MIN_CURVATURE 1e-7
 
 /* ------------------------------------------------------------------ */
 /* state helpers                                                        */
@@ -1314,6 +1315,68 @@ Bfgs(const FitProblem *fp, const double *theta0)
 }
 
 /*
+ * Is theta a strict local minimum?  The Hessian of the objective (central
+ * differences of the gradient, step 1e-4) must be positive definite with
+ * a smallest Cholesky pivot above BTYD_MIN_CURVATURE: a flat direction
+ * means the data do not identify the parameters (a boundary "optimum"
+ * such as r -> 0 with alpha -> infinity), which must not pass for a fit.
+ * *minpivot receives the smallest pivot.
+ */
+static bool
+IsStrictMinimum(const FitProblem *fp, const double *theta, double *minpivot)
+{
+	int			n = fp->np;
+	double		H[BTYD_MAX_PARAMS][BTYD_MAX_PARAMS];
+	double		L[BTYD_MAX_PARAMS][BTYD_MAX_PARAMS];
+	double		th[BTYD_MAX_PARAMS];
+	double		gp[BTYD_MAX_PARAMS],
+				gm[BTYD_MAX_PARAMS];
+	const double h = 1e-4;
+	int			i,
+				j,
+				k;
+
+	*minpivot = INFINITY;
+	memcpy(th, theta, sizeof(double) * n);
+	for (j = 0; j < n; j++)
+	{
+		th[j] = theta[j] + h;
+		if (!isfinite(Objective(fp, th, gp)))
+			return false;
+		th[j] = theta[j] - h;
+		if (!isfinite(Objective(fp, th, gm)))
+			return false;
+		th[j] = theta[j];
+		for (i = 0; i < n; i++)
+			H[i][j] = (gp[i] - gm[i]) / (2.0 * h);
+	}
+	/* symmetrize, then Cholesky */
+	for (i = 0; i < n; i++)
+		for (j = 0; j < i; j++)
+			H[i][j] = H[j][i] = 0.5 * (H[i][j] + H[j][i]);
+	for (j = 0; j < n; j++)
+	{
+		double		d = H[j][j];
+
+		for (k = 0; k < j; k++)
+			d -= L[j][k] * L[j][k];
+		*minpivot = Min(*minpivot, d);
+		if (!(d > BTYD_MIN_CURVATURE))
+			return false;
+		L[j][j] = sqrt(d);
+		for (i = j + 1; i < n; i++)
+		{
+			double		v = H[i][j];
+
+			for (k = 0; k < j; k++)
+				v -= L[i][k] * L[j][k];
+			L[i][j] = v / L[j][j];
+		}
+	}
+	return true;
+}
+
+/*
  * Fit a compacted histogram: up to two fixed starts, the best converged
  * run wins (else the best run, flagged not converged).
  */
@@ -1391,6 +1454,12 @@ FitModel(FitProblem *fp)
 			best = r;
 		else
 			best.iterations = r.iterations;
+	}
+	if (best.converged && isfinite(best.f))
+	{
+		double		minpivot;
+
+		best.converged = IsStrictMinimum(fp, best.theta, &minpivot);
 	}
 	for (i = 0; i < fp->np; i++)
 		p[i] = exp(best.theta[i]);
