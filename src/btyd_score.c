@@ -604,6 +604,28 @@ clcm_btyd_loglik(PG_FUNCTION_ARGS)
 }
 
 /*
+ * clcm.btyd_loglik(gamma_gamma, frequency, monetary): log density of one
+ * repeat buyer's mean spend (frequency > 0).
+ */
+PG_FUNCTION_INFO_V1(clcm_gamma_gamma_loglik);
+Datum
+clcm_gamma_gamma_loglik(PG_FUNCTION_ARGS)
+{
+	ClcmBtydModel *gg = clcm_btyd_model_arg(fcinfo, 0);
+	BtydEntry	e;
+
+	e.x = PG_GETARG_FLOAT8(1);
+	e.y = PG_GETARG_FLOAT8(2);
+	e.z = 0;
+	e.w = 1.0;
+	if (!IsCount(e.x) || e.x == 0)
+		BadArg("frequency must be a positive integer", NULL);
+	if (!isfinite(e.y) || e.y <= 0)
+		BadArg("monetary value must be a finite number greater than zero", NULL);
+	PG_RETURN_FLOAT8(clcm_btyd_row_ll(BTYD_GG, gg->param, &e));
+}
+
+/*
  * clcm.hyp2f1(a, b, c, z): the Gaussian hypergeometric function, exposed
  * for tests and for users who need it.
  */

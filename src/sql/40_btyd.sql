@@ -407,6 +407,9 @@ COMMENT ON FUNCTION @extschema@.btyd_loglik(@extschema@.bgbb, float8, float8, fl
 CREATE FUNCTION @extschema@.expected_spend(gg @extschema@.gamma_gamma, frequency float8, monetary float8) RETURNS float8
 	AS 'MODULE_PATHNAME', 'clcm_gamma_gamma_expected_spend' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_spend(@extschema@.gamma_gamma, float8, float8) IS 'expected mean spend per purchase of a customer under a gamma_gamma model';
+CREATE FUNCTION @extschema@.btyd_loglik(model @extschema@.gamma_gamma, frequency float8, monetary float8) RETURNS float8
+	AS 'MODULE_PATHNAME', 'clcm_gamma_gamma_loglik' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.btyd_loglik(@extschema@.gamma_gamma, float8, float8) IS 'log density of a repeat buyer''s mean spend under a gamma_gamma model';
 CREATE FUNCTION @extschema@.churn_risk(p_alive float8) RETURNS text
 	AS 'MODULE_PATHNAME', 'clcm_churn_risk' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.churn_risk(float8) IS 'churn-risk bucket of 1 - p_alive: low below 0.3, medium below 0.7, high from 0.7';
