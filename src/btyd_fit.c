@@ -1316,7 +1316,8 @@ Bfgs(const FitProblem *fp, const double *theta0)
 
 /*
  * Is theta a strict local minimum?  The Hessian of the objective (central
- * differences of the gradient, step 1e-4) must be positive definite with
+ * differences of the gradient, or second differences of the objective for
+ * the kinds without an analytic gradient; step 1e-4) must be positive definite with
  * a smallest Cholesky pivot above BTYD_MIN_CURVATURE: a flat direction
  * means the data do not identify the parameters (a boundary "optimum"
  * such as r -> 0 with alpha -> infinity), which must not pass for a fit.
@@ -1338,17 +1339,66 @@ IsStrictMinimum(const FitProblem *fp, const double *theta, double *minpivot)
 
 	*minpivot = INFINITY;
 	memcpy(th, theta, sizeof(double) * n);
-	for (j = 0; j < n; j++)
+	if (fp->kind == BTYD_PARETO || fp->kind == BTYD_BGBB)
 	{
-		th[j] = theta[j] + h;
-		if (!isfinite(Objective(fp, th, gp)))
-			return false;
-		th[j] = theta[j] - h;
-		if (!isfinite(Objective(fp, th, gm)))
-			return false;
-		th[j] = theta[j];
+		/*
+		 * No analytic gradient: second differences of the objective, with
+		 * a larger step (1e-3) to keep the rounding noise (~eps f / h^2)
+		 * far below BTYD_MIN_CURVATURE.
+		 */
+		double		f0 = Objective(fp, theta, NULL);
+		const double h = 1e-3;
+
 		for (i = 0; i < n; i++)
-			H[i][j] = (gp[i] - gm[i]) / (2.0 * h);
+			for (j = i; j < n; j++)
+			{
+				double		fpp,
+							fpm,
+							fmp,
+							fmm;
+
+				if (i == j)
+				{
+					th[i] = theta[i] + h;
+					fpp = Objective(fp, th, NULL);
+					th[i] = theta[i] - h;
+					fmm = Objective(fp, th, NULL);
+					th[i] = theta[i];
+					H[i][i] = (fpp - 2.0 * f0 + fmm) / (h * h);
+					continue;
+				}
+				th[i] = theta[i] + h;
+				th[j] = theta[j] + h;
+				fpp = Objective(fp, th, NULL);
+				th[j] = theta[j] - h;
+				fpm = Objective(fp, th, NULL);
+				th[i] = theta[i] - h;
+				fmm = Objective(fp, th, NULL);
+				th[j] = theta[j] + h;
+				fmp = Objective(fp, th, NULL);
+				th[i] = theta[i];
+				th[j] = theta[j];
+				H[i][j] = H[j][i] = (fpp - fpm - fmp + fmm) / (4.0 * h * h);
+			}
+		for (i = 0; i < n; i++)
+			for (j = 0; j < n; j++)
+				if (!isfinite(H[i][j]))
+					return false;
+	}
+	else
+	{
+		for (j = 0; j < n; j++)
+		{
+			th[j] = theta[j] + h;
+			if (!isfinite(Objective(fp, th, gp)))
+				return false;
+			th[j] = theta[j] - h;
+			if (!isfinite(Objective(fp, th, gm)))
+				return false;
+			th[j] = theta[j];
+			for (i = 0; i < n; i++)
+				H[i][j] = (gp[i] - gm[i]) / (2.0 * h);
+		}
 	}
 	/* symmetrize, then Cholesky */
 	for (i = 0; i < n; i++)

@@ -118,50 +118,50 @@ IsNonPositiveInteger(double x)
 }
 
 /*
- * Sum the power series of 2F1(a, b; c; z) in long double, rescaling when it
- * grows large.  Returns false if the series did not converge within
- * HYP2F1_MAX_TERMS terms.  On success *logabs and *sign describe the sum.
+ * Sum the power series of 2F1(a, b; c; z), rescaling when it grows large
+ * (the log of the scale is kept apart).  One division per term: the ratio
+ * of the next term is computed once and serves both the tail bound and the
+ * next step.  Stops when the remaining tail, bounded by a geometric series
+ * with ratio max(|next ratio|, |z|) < 1, is below 1e-17 of the sum.
+ * Returns false if the series did not converge within HYP2F1_MAX_TERMS
+ * terms.  On success *logabs and *sign describe the sum.
  */
 static bool
 Hyp2f1Series(double a, double b, double c, double z, double *logabs,
 			 int *sign)
 {
-	long double sum = 1.0L;
-	long double term = 1.0L;
+	double		sum = 1.0;
+	double		term = 1.0;
 	double		logscale = 0.0;
+	double		ratio = a * b / c * z;
+	double		az = fabs(z);
 	long		k;
 
 	for (k = 0; k < HYP2F1_MAX_TERMS; k++)
 	{
-		long double ratio;
-		long double rho;
+		double		k1 = (double) (k + 1);
+		double		rho;
 
-		ratio = ((long double) a + k) * ((long double) b + k) /
-			(((long double) c + k) * (long double) (k + 1)) * z;
 		term *= ratio;
 		sum += term;
-		if (term == 0.0L)
+		if (term == 0.0)
 			break;
-		/* keep the magnitudes in range; the log of the scale is kept apart */
-		if (fabsl(sum) > 1e4000L || fabsl(term) > 1e4000L)
+		if (fabs(sum) > 1e250 || fabs(term) > 1e250)
 		{
-			sum *= 1e-4000L;
-			term *= 1e-4000L;
-			logscale += 4000.0 * M_LN10;
+			sum *= 1e-250;
+			term *= 1e-250;
+			logscale += 250.0 * M_LN10;
 		}
-		/* bound the tail by a geometric series once the terms shrink */
-		rho = fabsl(((long double) a + k + 1) * ((long double) b + k + 1) /
-					(((long double) c + k + 1) * (long double) (k + 2)) * z);
-		rho = Max(rho, (long double) fabs(z));
-		if (rho < 1.0L &&
-			fabsl(term) * rho / (1.0L - rho) <= 1e-17L * fabsl(sum))
+		ratio = (a + k1) * (b + k1) / ((c + k1) * (k1 + 1.0)) * z;
+		rho = Max(fabs(ratio), az);
+		if (rho < 1.0 && fabs(term) * rho <= 1e-17 * fabs(sum) * (1.0 - rho))
 			break;
 		if ((k & 4095) == 4095)
 			CHECK_FOR_INTERRUPTS();
 	}
 	if (k >= HYP2F1_MAX_TERMS)
 		return false;
-	if (sum == 0.0L)
+	if (sum == 0.0)
 	{
 		*sign = 0;
 		*logabs = -INFINITY;
@@ -169,7 +169,7 @@ Hyp2f1Series(double a, double b, double c, double z, double *logabs,
 	else
 	{
 		*sign = sum > 0 ? 1 : -1;
-		*logabs = (double) logl(fabsl(sum)) + logscale;
+		*logabs = log(fabs(sum)) + logscale;
 	}
 	return true;
 }
