@@ -701,6 +701,7 @@ typedef struct FitProblem
 	double		wsum;
 	double		penalizer;
 	int			np;
+	bool		forward_diff;	/* numeric gradient by forward differences */
 } FitProblem;
 
 /*
@@ -1031,6 +1032,112 @@ GgTotal(const FitProblem *fp, const double *par, double *grad)
 	return total;
 }
 
+/* size of the direct-mapped cache of Pareto/NBD T-terms (power of 2) */
+#define PARETO_CACHE_BITS 12
+
+/*
+ * Pareto/NBD total log-likelihood.  Same terms as clcm_btyd_row_ll, but the
+ * rows are sorted by (x, recency, t), so the x-only terms are computed once
+ * per x, the recency term of the last (x, recency) is reused, and the
+ * t-term (one 2F1) is kept in a small direct-mapped cache keyed by (x, t):
+ * summaries built from calendar days share few distinct t values.
+ */
+static double
+ParetoTotal(const FitProblem *fp, const double *p)
+{
+	double		r = p[0],
+				alpha = p[1],
+				s = p[2],
+				beta = p[3];
+	bool		ageb = alpha >= beta;
+	double		maxab = ageb ? alpha : beta;
+	double		absab = ageb ? alpha - beta : beta - alpha;
+	double		lgr = lgamma(r),
+				lalpha = log(alpha),
+				lbeta = log(beta),
+				ls = log(s);
+	int			csize = 1 << PARETO_CACHE_BITS;
+	double	   *ckx = palloc(sizeof(double) * csize);
+	double	   *ckt = palloc(sizeof(double) * csize);
+	double	   *cval = palloc(sizeof(double) * csize);
+	double		total = 0;
+	double		curx = -1,
+				cx_c = 0,
+				rsx = 0,
+				b2 = 0;
+	double		lastx = -1,
+				lasttx = -1,
+				last_l1 = 0;
+	int			sg;
+	int			i;
+
+	for (i = 0; i < csize; i++)
+		ckx[i] = -1;
+	for (i = 0; i < fp->n; i++)
+	{
+		const BtydEntry *e = &fp->e[i];
+		double		x = e->x,
+					tx = e->y,
+					t = e->z;
+		double		lt1,
+					lt2,
+					l1,
+					l2;
+
+		if (x != curx)
+		{
+			curx = x;
+			cx_c = lgamma(r + x) - lgr + r * lalpha + s * lbeta;
+			rsx = r + s + x;
+			b2 = ageb ? s + 1.0 : r + x;
+			if ((i & 255) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		lt1 = -(r + x) * log(alpha + t) - s * log(beta + t);
+		if (tx >= t)
+			lt2 = -INFINITY;
+		else
+		{
+			uint64		bits;
+			int			slot;
+
+			if (x == lastx && tx == lasttx)
+				l1 = last_l1;
+			else
+			{
+				l1 = clcm_hyp2f1_log(rsx, b2, rsx + 1.0, absab / (maxab + tx), &sg)
+					- rsx * log(maxab + tx);
+				lastx = x;
+				lasttx = tx;
+				last_l1 = l1;
+			}
+			memcpy(&bits, &t, sizeof(bits));
+			slot = (int) (((bits * UINT64CONST(0x9E3779B97F4A7C15)) ^
+						   ((uint64) x * UINT64CONST(0xC2B2AE3D27D4EB4F)))
+						  >> (64 - PARETO_CACHE_BITS));
+			if (ckx[slot] == x && ckt[slot] == t)
+				l2 = cval[slot];
+			else
+			{
+				l2 = clcm_hyp2f1_log(rsx, b2, rsx + 1.0, absab / (maxab + t), &sg)
+					- rsx * log(maxab + t);
+				ckx[slot] = x;
+				ckt[slot] = t;
+				cval[slot] = l2;
+			}
+			if (l2 >= l1)
+				lt2 = -INFINITY;
+			else
+				lt2 = l1 + log(-expm1(l2 - l1)) + ls - log(rsx);
+		}
+		total += e->w * (cx_c + clcm_logaddexp(lt1, lt2));
+	}
+	pfree(ckx);
+	pfree(ckt);
+	pfree(cval);
+	return total;
+}
+
 /* total log-likelihood without gradient, for any kind */
 static double
 TotalLL(const FitProblem *fp, const double *p)
@@ -1046,6 +1153,8 @@ TotalLL(const FitProblem *fp, const double *p)
 			return BgnbdTotal(fp, true, p, NULL);
 		case BTYD_GG:
 			return GgTotal(fp, p, NULL);
+		case BTYD_PARETO:
+			return ParetoTotal(fp, p);
 		default:
 			break;
 	}
@@ -1100,12 +1209,23 @@ Objective(const FitProblem *fp, const double *theta, double *grad)
 				double		fp1,
 							fm1;
 
-				th[i] = theta[i] + BTYD_NUMDIFF_H;
-				fp1 = Objective(fp, th, NULL);
-				th[i] = theta[i] - BTYD_NUMDIFF_H;
-				fm1 = Objective(fp, th, NULL);
-				th[i] = theta[i];
-				grad[i] = (fp1 - fm1) / (2.0 * BTYD_NUMDIFF_H);
+				if (fp->forward_diff)
+				{
+					/* far from the optimum: cheaper forward differences */
+					th[i] = theta[i] + BTYD_NUMDIFF_H;
+					fp1 = Objective(fp, th, NULL);
+					th[i] = theta[i];
+					grad[i] = (fp1 - f) / BTYD_NUMDIFF_H;
+				}
+				else
+				{
+					th[i] = theta[i] + BTYD_NUMDIFF_H;
+					fp1 = Objective(fp, th, NULL);
+					th[i] = theta[i] - BTYD_NUMDIFF_H;
+					fm1 = Objective(fp, th, NULL);
+					th[i] = theta[i];
+					grad[i] = (fp1 - fm1) / (2.0 * BTYD_NUMDIFF_H);
+				}
 				if (!isfinite(grad[i]))
 					return INFINITY;
 			}
@@ -1146,7 +1266,7 @@ MaxAbs(const double *v, int n)
  * interrupts every iteration.
  */
 static FitResult
-Bfgs(const FitProblem *fp, const double *theta0)
+Bfgs(FitProblem *fp, const double *theta0)
 {
 	int			n = fp->np;
 	double		gtol = (fp->kind == BTYD_PARETO || fp->kind == BTYD_BGBB)
@@ -1218,6 +1338,8 @@ Bfgs(const FitProblem *fp, const double *theta0)
 		dmax = MaxAbs(d, n);
 		if (dmax > 3.0)
 			step = 3.0 / dmax;
+		/* numeric gradients: forward differences while far from the optimum */
+		fp->forward_diff = MaxAbs(g, n) > 1e-3;
 		for (ls = 0; ls < 60; ls++)
 		{
 			for (i = 0; i < n; i++)
@@ -1306,6 +1428,7 @@ Bfgs(const FitProblem *fp, const double *theta0)
 		if (MaxAbs(x, n) > BTYD_THETA_LIMIT)
 			break;				/* a parameter runs off to 0 or infinity */
 	}
+	fp->forward_diff = false;
 	memcpy(res.theta, x, sizeof(double) * n);
 	res.f = f;
 	res.iterations = iter;
