@@ -20,6 +20,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "btyd.h"
 #include "special.h"
@@ -283,6 +284,113 @@ ExpectedPurchases(const ClcmBtydModel *m, double h, double x, double tx,
 	return 0;
 }
 
+/*
+ * Memo of expensive scores across the rows of one query.  Scoring a whole
+ * customer base calls a function once per row with the same model; many
+ * rows share (frequency, recency, t) (everyone without repeat purchases
+ * and the same age, with calendar-day summaries), and the 2F1 series
+ * behind the expectations costs far more than a lookup.  The cache lives
+ * in fn_extra (fn_mcxt, freed with the query): a direct-mapped table keyed
+ * by the exact argument values, flushed whenever the model differs
+ * bytewise from the one it was filled for.
+ */
+#define SCORE_CACHE_BITS 14
+
+typedef struct ScoreCacheEntry
+{
+	double		x;
+	double		tx;
+	double		t;
+	double		h;
+	double		value;
+} ScoreCacheEntry;
+
+typedef struct ScoreCache
+{
+	ClcmBtydModel model;		/* the model the entries belong to */
+	ScoreCacheEntry e[1 << SCORE_CACHE_BITS];
+} ScoreCache;
+
+/* the cache of this call site, flushed if the model changed */
+static ScoreCache *
+GetScoreCache(FunctionCallInfo fcinfo, const ClcmBtydModel *m)
+{
+	ScoreCache *c = (ScoreCache *) fcinfo->flinfo->fn_extra;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCache));
+		fcinfo->flinfo->fn_extra = c;
+		memset(&c->model, 0, sizeof(ClcmBtydModel));
+	}
+	if (memcmp(&c->model, m, sizeof(ClcmBtydModel)) != 0)
+	{
+		int			i;
+
+		memcpy(&c->model, m, sizeof(ClcmBtydModel));
+		for (i = 0; i < (1 << SCORE_CACHE_BITS); i++)
+			c->e[i].x = -1;		/* no valid key has x < 0 */
+	}
+	return c;
+}
+
+/* slot of a key */
+static ScoreCacheEntry *
+ScoreCacheSlot(ScoreCache *c, double x, double tx, double t, double h)
+{
+	uint64		k[4];
+	uint64		hash = UINT64CONST(0xCBF29CE484222325);
+	int			i;
+
+	memcpy(&k[0], &x, 8);
+	memcpy(&k[1], &tx, 8);
+	memcpy(&k[2], &t, 8);
+	memcpy(&k[3], &h, 8);
+	for (i = 0; i < 4; i++)
+		hash = (hash ^ k[i]) * UINT64CONST(0x9E3779B97F4A7C15);
+	return &c->e[hash >> (64 - SCORE_CACHE_BITS)];
+}
+
+/* conditional expected purchases through the call site's cache */
+static double
+CachedExpectedPurchases(FunctionCallInfo fcinfo, const ClcmBtydModel *m,
+						double h, double x, double tx, double t)
+{
+	ScoreCache *c = GetScoreCache(fcinfo, m);
+	ScoreCacheEntry *e = ScoreCacheSlot(c, x, tx, t, h);
+
+	if (e->x == x && e->tx == tx && e->t == t && e->h == h)
+		return e->value;
+	e->value = ExpectedPurchases(m, h, x, tx, t);
+	e->x = x;
+	e->tx = tx;
+	e->t = t;
+	e->h = h;
+	return e->value;
+}
+
+/* log P(alive), cached for the models where it needs 2F1 or a sum */
+static double
+CachedLogPAlive(FunctionCallInfo fcinfo, const ClcmBtydModel *m,
+				double x, double tx, double t)
+{
+	ScoreCache *c;
+	ScoreCacheEntry *e;
+
+	if (m->kind != BTYD_PARETO && m->kind != BTYD_BGBB)
+		return LogPAlive(m, x, tx, t);
+	c = GetScoreCache(fcinfo, m);
+	e = ScoreCacheSlot(c, x, tx, t, -1.0);
+	if (e->x == x && e->tx == tx && e->t == t && e->h == -1.0)
+		return e->value;
+	e->value = LogPAlive(m, x, tx, t);
+	e->x = x;
+	e->tx = tx;
+	e->t = t;
+	e->h = -1.0;
+	return e->value;
+}
+
 /* P(alive) */
 PG_FUNCTION_INFO_V1(clcm_btyd_p_alive);
 Datum
@@ -295,7 +403,7 @@ clcm_btyd_p_alive(PG_FUNCTION_ARGS)
 
 	CheckUsable(m);
 	CheckCustomer(m->kind, x, tx, t);
-	PG_RETURN_FLOAT8(exp(LogPAlive(m, x, tx, t)));
+	PG_RETURN_FLOAT8(exp(CachedLogPAlive(fcinfo, m, x, tx, t)));
 }
 
 /* conditional expected purchases in the next `horizon` time units */
@@ -312,7 +420,7 @@ clcm_btyd_expected_purchases(PG_FUNCTION_ARGS)
 	CheckUsable(m);
 	CheckHorizon(m->kind, h);
 	CheckCustomer(m->kind, x, tx, t);
-	PG_RETURN_FLOAT8(ExpectedPurchases(m, h, x, tx, t));
+	PG_RETURN_FLOAT8(CachedExpectedPurchases(fcinfo, m, h, x, tx, t));
 }
 
 /*
@@ -581,7 +689,7 @@ clcm_btyd_churn_risk(PG_FUNCTION_ARGS)
 
 	CheckUsable(m);
 	CheckCustomer(m->kind, x, tx, t);
-	PG_RETURN_TEXT_P(cstring_to_text(ChurnBucket(exp(LogPAlive(m, x, tx, t)))));
+	PG_RETURN_TEXT_P(cstring_to_text(ChurnBucket(exp(CachedLogPAlive(fcinfo, m, x, tx, t)))));
 }
 
 /*
