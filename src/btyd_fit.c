@@ -56,6 +56,10 @@
 #define BTYD_GTOL_ANALYTIC 1e-9
 #define BTYD_GTOL_NUMERIC 1e-7
 #define BTYD_NUMDIFF_H 1e-5
+/* forward-difference step: about sqrt(machine epsilon) */
+#define BTYD_NUMDIFF_HF 1e-7
+/* switch from forward to central differences below this gradient */
+#define BTYD_CENTRAL_BELOW 1e-5
 #define BTYD_GTOL_STALL 1e-5
 #define BTYD_MIN_CURVATURE 1e-7
 
@@ -938,9 +942,9 @@ BgnbdTotal(const FitProblem *fp, bool modified, const double *p, double *grad)
 				cx_da = psiab - psiabx;
 				cx_db = psiab + clcm_digamma(bx) - psib - psiabx;
 			}
-			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();
 		}
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		rx = r + x;
 		a3 = -rx * log(alpha + e->z);
 		if (cx_has4)
@@ -1016,9 +1020,9 @@ GgTotal(const FitProblem *fp, const double *par, double *grad)
 				cx_psi1 = clcm_digamma(p * x + q);
 				cx_psi2 = clcm_digamma(p * x);
 			}
-			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();
 		}
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		total += e->w * (cx_l + (p * x - 1.0) * lm - (p * x + q) * lxmv);
 		if (grad)
 		{
@@ -1033,14 +1037,42 @@ GgTotal(const FitProblem *fp, const double *par, double *grad)
 }
 
 /* size of the direct-mapped cache of Pareto/NBD T-terms (power of 2) */
-#define PARETO_CACHE_BITS 12
+#define PARETO_CACHE_BITS 14
+
+/*
+ * log[ F(rsx, b2; rsx+1; absab/(maxab+v)) / (maxab+v)^rsx ], the term of
+ * A0 at v = recency or v = t, through a direct-mapped cache keyed by
+ * (x, v) (rsx and b2 depend only on x and the parameters of this pass).
+ */
+static inline double
+ParetoCachedTerm(double *ckx, double *ckv, double *cval, double x, double v,
+				 double rsx, double b2, double absab, double maxab)
+{
+	uint64		bits;
+	int			slot;
+	int			sg;
+	double		l;
+
+	memcpy(&bits, &v, sizeof(bits));
+	slot = (int) (((bits * UINT64CONST(0x9E3779B97F4A7C15)) ^
+				   ((uint64) x * UINT64CONST(0xC2B2AE3D27D4EB4F)))
+				  >> (64 - PARETO_CACHE_BITS));
+	if (ckx[slot] == x && ckv[slot] == v)
+		return cval[slot];
+	l = clcm_hyp2f1_log(rsx, b2, rsx + 1.0, absab / (maxab + v), &sg)
+		- rsx * log(maxab + v);
+	ckx[slot] = x;
+	ckv[slot] = v;
+	cval[slot] = l;
+	return l;
+}
 
 /*
  * Pareto/NBD total log-likelihood.  Same terms as clcm_btyd_row_ll, but the
- * rows are sorted by (x, recency, t), so the x-only terms are computed once
- * per x, the recency term of the last (x, recency) is reused, and the
- * t-term (one 2F1) is kept in a small direct-mapped cache keyed by (x, t):
- * summaries built from calendar days share few distinct t values.
+ * rows are sorted by x, so the x-only terms are computed once per x, and
+ * the two 2F1 terms (at recency and at t) come from a direct-mapped cache
+ * keyed by (x, value): summaries built from calendar days share few
+ * distinct recency and t values.
  */
 static double
 ParetoTotal(const FitProblem *fp, const double *p)
@@ -1065,10 +1097,6 @@ ParetoTotal(const FitProblem *fp, const double *p)
 				cx_c = 0,
 				rsx = 0,
 				b2 = 0;
-	double		lastx = -1,
-				lasttx = -1,
-				last_l1 = 0;
-	int			sg;
 	int			i;
 
 	for (i = 0; i < csize; i++)
@@ -1090,41 +1118,16 @@ ParetoTotal(const FitProblem *fp, const double *p)
 			cx_c = lgamma(r + x) - lgr + r * lalpha + s * lbeta;
 			rsx = r + s + x;
 			b2 = ageb ? s + 1.0 : r + x;
-			if ((i & 255) == 0)
-				CHECK_FOR_INTERRUPTS();
 		}
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
 		lt1 = -(r + x) * log(alpha + t) - s * log(beta + t);
 		if (tx >= t)
 			lt2 = -INFINITY;
 		else
 		{
-			uint64		bits;
-			int			slot;
-
-			if (x == lastx && tx == lasttx)
-				l1 = last_l1;
-			else
-			{
-				l1 = clcm_hyp2f1_log(rsx, b2, rsx + 1.0, absab / (maxab + tx), &sg)
-					- rsx * log(maxab + tx);
-				lastx = x;
-				lasttx = tx;
-				last_l1 = l1;
-			}
-			memcpy(&bits, &t, sizeof(bits));
-			slot = (int) (((bits * UINT64CONST(0x9E3779B97F4A7C15)) ^
-						   ((uint64) x * UINT64CONST(0xC2B2AE3D27D4EB4F)))
-						  >> (64 - PARETO_CACHE_BITS));
-			if (ckx[slot] == x && ckt[slot] == t)
-				l2 = cval[slot];
-			else
-			{
-				l2 = clcm_hyp2f1_log(rsx, b2, rsx + 1.0, absab / (maxab + t), &sg)
-					- rsx * log(maxab + t);
-				ckx[slot] = x;
-				ckt[slot] = t;
-				cval[slot] = l2;
-			}
+			l1 = ParetoCachedTerm(ckx, ckt, cval, x, tx, rsx, b2, absab, maxab);
+			l2 = ParetoCachedTerm(ckx, ckt, cval, x, t, rsx, b2, absab, maxab);
 			if (l2 >= l1)
 				lt2 = -INFINITY;
 			else
@@ -1212,10 +1215,10 @@ Objective(const FitProblem *fp, const double *theta, double *grad)
 				if (fp->forward_diff)
 				{
 					/* far from the optimum: cheaper forward differences */
-					th[i] = theta[i] + BTYD_NUMDIFF_H;
+					th[i] = theta[i] + BTYD_NUMDIFF_HF;
 					fp1 = Objective(fp, th, NULL);
 					th[i] = theta[i];
-					grad[i] = (fp1 - f) / BTYD_NUMDIFF_H;
+					grad[i] = (fp1 - f) / BTYD_NUMDIFF_HF;
 				}
 				else
 				{
@@ -1339,7 +1342,7 @@ Bfgs(FitProblem *fp, const double *theta0)
 		if (dmax > 3.0)
 			step = 3.0 / dmax;
 		/* numeric gradients: forward differences while far from the optimum */
-		fp->forward_diff = MaxAbs(g, n) > 1e-3;
+		fp->forward_diff = MaxAbs(g, n) > BTYD_CENTRAL_BELOW;
 		for (ls = 0; ls < 60; ls++)
 		{
 			for (i = 0; i < n; i++)

@@ -93,9 +93,11 @@ SELECT count(*) AS customers, sum(x) AS repeat_purchases,
   FROM bench_cust;
 CREATE TEMP TABLE fits AS
 SELECT (SELECT clcm.bgnbd_fit(x, tx, t) FROM bench_cust) AS bg,
-       (SELECT clcm.gamma_gamma_fit(x, m) FROM bench_cust) AS gg;
+       (SELECT clcm.gamma_gamma_fit(x, m) FROM bench_cust) AS gg,
+       (SELECT clcm.mbgnbd_fit(x, tx, t) FROM bench_cust) AS mbg;
 SELECT bg AS bgnbd_fit_1m FROM fits;
 SELECT gg AS gamma_gamma_fit_1m FROM fits;
+SELECT mbg AS mbgnbd_fit_1m FROM fits;
 SELECT clcm.pareto_nbd_fit(x, tx, t) AS pareto_nbd_fit_100k FROM bench_cust100k;
 CREATE TEMP TABLE timings (step text, ms float8, base text);
 INSERT INTO timings VALUES
