@@ -125,6 +125,24 @@ SELECT abs(clcm.clv(bg, gg, 2, 30.43, 38.86, 22.35, 52, 0)
        clcm.clv(bg, gg, 2, 30.43, 38.86, 22.35, 0, 0.002) AS clv_0,
        round(clcm.clv(bb, gg, 3, 5, 6, 20, 5, 0.1)::numeric, 4) AS bb_clv
   FROM btyd_m;
+-- scores are memoized per query, keyed by the model: rows alternating
+-- between two models give the values of one-model queries
+CREATE TABLE btyd_alt AS
+SELECT k, CASE WHEN k % 2 = 0 THEN bg ELSE 'bgnbd(r=0.3,alpha=5,a=1.5,b=2)'::clcm.bgnbd END AS m, gg
+  FROM btyd_m, generate_series(1, 6) k;
+CREATE TABLE btyd_single AS
+SELECT k, clcm.expected_purchases(m, 39, 2, 30.43, 38.86) AS e,
+       clcm.clv(m, gg, 2, 30.43, 38.86, 22.35, 26, 0.002) AS c
+  FROM btyd_alt WHERE k = 1
+UNION ALL
+SELECT k, clcm.expected_purchases(m, 39, 2, 30.43, 38.86),
+       clcm.clv(m, gg, 2, 30.43, 38.86, 22.35, 26, 0.002)
+  FROM btyd_alt WHERE k = 2;
+SELECT bool_and(clcm.expected_purchases(a.m, 39, 2, 30.43, 38.86) = s.e) AS expected_memo_ok,
+       bool_and(clcm.clv(a.m, a.gg, 2, 30.43, 38.86, 22.35, 26, 0.002) = s.c) AS clv_memo_ok,
+       count(DISTINCT s.e) AS distinct_values
+  FROM btyd_alt a JOIN btyd_single s ON s.k % 2 = a.k % 2;
+DROP TABLE btyd_alt, btyd_single;
 -- churn risk: 1 - p_alive below 0.3 is low, below 0.7 medium, else high
 SELECT p, clcm.churn_risk(p) FROM unnest(ARRAY[1, 0.71, 0.7, 0.5, 0.31, 0.3, 0]::float8[]) p ORDER BY p DESC;
 SELECT clcm.churn_risk(bg, 2, 30.43, 38.86) AS c1, clcm.churn_risk(bg, 1, 1.71, 38.86) AS c2,

@@ -240,21 +240,21 @@ BgbbExpectation(const double *p, double x, double tx, double n, double h)
 	return exp(k + d1) * -expm1(d2 - d1) / (ga - 1.0);
 }
 
-/* conditional expected purchases in (t, t + h] */
+/*
+ * Conditional expected purchases in (t, t + h] divided by P(alive), for
+ * the continuous-time models (whose expectation factors that way).
+ */
 static double
-ExpectedPurchases(const ClcmBtydModel *m, double h, double x, double tx,
-				  double t)
+ExpectationGivenAlive(const ClcmBtydModel *m, double h, double x, double t)
 {
 	const double *p = m->param;
 
 	switch ((BtydKind) m->kind)
 	{
 		case BTYD_BGNBD:
-			return BgnbdExpectationCore(false, p[0], p[1], p[2], p[3], x, t, h) *
-				exp(LogPAlive(m, x, tx, t));
+			return BgnbdExpectationCore(false, p[0], p[1], p[2], p[3], x, t, h);
 		case BTYD_MBGNBD:
-			return BgnbdExpectationCore(true, p[0], p[1], p[2], p[3], x, t, h) *
-				exp(LogPAlive(m, x, tx, t));
+			return BgnbdExpectationCore(true, p[0], p[1], p[2], p[3], x, t, h);
 		case BTYD_PARETO:
 			{
 				/*
@@ -272,16 +272,25 @@ ExpectedPurchases(const ClcmBtydModel *m, double h, double x, double tx,
 					f = u;
 				else
 					f = -expm1(-(s - 1.0) * u) / (s - 1.0);
-				return (r + x) * (beta + t) / (alpha + t) * f *
-					exp(LogPAlive(m, x, tx, t));
+				return (r + x) * (beta + t) / (alpha + t) * f;
 			}
-		case BTYD_BGBB:
-			return BgbbExpectation(p, x, tx, t, h);
-		case BTYD_GG:
+		default:
 			break;
 	}
-	elog(ERROR, "expected purchases are not defined for model kind %d", m->kind);
+	elog(ERROR, "expectation given alive is not defined for model kind %d", m->kind);
 	return 0;
+}
+
+/* conditional expected purchases in (t, t + h] */
+static double
+ExpectedPurchases(const ClcmBtydModel *m, double h, double x, double tx,
+				  double t)
+{
+	if (m->kind == BTYD_BGBB)
+		return BgbbExpectation(m->param, x, tx, t, h);
+	if (m->kind == BTYD_GG)
+		elog(ERROR, "expected purchases are not defined for model kind %d", m->kind);
+	return ExpectationGivenAlive(m, h, x, t) * exp(LogPAlive(m, x, tx, t));
 }
 
 /*
@@ -607,6 +616,35 @@ clcm_gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(ExpectedSpend(gg, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2)));
 }
 
+/* memo of clcm.clv per call site (see GetScoreCache); key (x, tx, t, m) */
+#define CLV_CACHE_BITS 12
+
+typedef struct ClvCache
+{
+	ClcmBtydModel model;
+	ClcmBtydModel gg;
+	int32		hp;
+	double		d;
+	ScoreCacheEntry e[1 << CLV_CACHE_BITS];	/* h holds the monetary value */
+} ClvCache;
+
+/* slot of a clv key */
+static int
+ClvSlot(double x, double tx, double t, double m)
+{
+	uint64		k[4];
+	uint64		hash = UINT64CONST(0xCBF29CE484222325);
+	int			i;
+
+	memcpy(&k[0], &x, 8);
+	memcpy(&k[1], &tx, 8);
+	memcpy(&k[2], &t, 8);
+	memcpy(&k[3], &m, 8);
+	for (i = 0; i < 4; i++)
+		hash = (hash ^ k[i]) * UINT64CONST(0x9E3779B97F4A7C15);
+	return (int) (hash >> (64 - CLV_CACHE_BITS));
+}
+
 /*
  * clcm.clv(model, gg, frequency, recency, t, monetary, horizon_periods,
  * discount_rate): sum over periods i = 1..H of the expected purchases in
@@ -630,6 +668,9 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 	double		clv = 0;
 	double		disc = 1.0;
 	int			i;
+	ClvCache   *cache;
+	ScoreCacheEntry *slot;
+	double		palive = 1.0;
 
 	CheckUsable(m);
 	CheckUsable(gg);
@@ -640,9 +681,39 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 		BadArg("discount_rate must be a finite number not less than zero",
 			   "The rate is per period of the model's time unit.");
 	spend = ExpectedSpend(gg, x, mbar);
+
+	/* memo: customers with the same history share the result */
+	cache = (ClvCache *) fcinfo->flinfo->fn_extra;
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ClvCache));
+		fcinfo->flinfo->fn_extra = cache;
+		cache->hp = -1;
+	}
+	if (memcmp(&cache->model, m, sizeof(ClcmBtydModel)) != 0 ||
+		memcmp(&cache->gg, gg, sizeof(ClcmBtydModel)) != 0 ||
+		cache->hp != hp || cache->d != d)
+	{
+		int			k;
+
+		memcpy(&cache->model, m, sizeof(ClcmBtydModel));
+		memcpy(&cache->gg, gg, sizeof(ClcmBtydModel));
+		cache->hp = hp;
+		cache->d = d;
+		for (k = 0; k < (1 << CLV_CACHE_BITS); k++)
+			cache->e[k].x = -1;
+	}
+	slot = &cache->e[ClvSlot(x, tx, t, mbar)];
+	if (slot->x == x && slot->tx == tx && slot->t == t && slot->h == mbar)
+		PG_RETURN_FLOAT8(slot->value);
+
+	if (m->kind != BTYD_BGBB)
+		palive = exp(LogPAlive(m, x, tx, t));
 	for (i = 1; i <= hp; i++)
 	{
-		double		e = ExpectedPurchases(m, (double) i, x, tx, t);
+		double		e = m->kind == BTYD_BGBB
+			? ExpectedPurchases(m, (double) i, x, tx, t)
+			: ExpectationGivenAlive(m, (double) i, x, t) * palive;
 
 		disc /= (1.0 + d);
 		clv += (e - prev) * spend * disc;
@@ -650,6 +721,11 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 		if ((i & 255) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	slot->x = x;
+	slot->tx = tx;
+	slot->t = t;
+	slot->h = mbar;
+	slot->value = clv;
 	PG_RETURN_FLOAT8(clv);
 }
 
