@@ -249,6 +249,8 @@ CheckRow(BtydKind kind, const BtydEntry *e)
 				BadRow(kind, "recency must be a non-negative integer", NULL);
 			if (!IsCount(e->z))
 				BadRow(kind, "n must be a non-negative integer", NULL);
+			if (e->z > BTYD_BGBB_MAX_N)
+				BadRow(kind, "n must not exceed 1000000 periods", NULL);
 			if (e->y > e->z)
 			{
 				snprintf(buf, sizeof(buf), "Recency is %g and n is %g.", e->y, e->z);
@@ -1068,6 +1070,28 @@ ParetoCachedTerm(double *ckx, double *ckv, double *cval, double x, double v,
 }
 
 /*
+ * -(r+x) log(alpha+t) - s log(beta+t), the log of the first term of the
+ * Pareto/NBD bracket, with the two logs of t cached by t (direct-mapped).
+ */
+static inline double
+ParetoFirstTerm(double *ckt, double *cla, double *clb, double t,
+				double alpha, double beta, double rx, double s)
+{
+	uint64		bits;
+	int			slot;
+
+	memcpy(&bits, &t, sizeof(bits));
+	slot = (int) ((bits * UINT64CONST(0x9E3779B97F4A7C15)) >> (64 - PARETO_CACHE_BITS));
+	if (ckt[slot] != t)
+	{
+		ckt[slot] = t;
+		cla[slot] = log(alpha + t);
+		clb[slot] = log(beta + t);
+	}
+	return -rx * cla[slot] - s * clb[slot];
+}
+
+/*
  * Pareto/NBD total log-likelihood.  Same terms as clcm_btyd_row_ll, but the
  * rows are sorted by x, so the x-only terms are computed once per x, and
  * the two 2F1 terms (at recency and at t) come from a direct-mapped cache
@@ -1092,15 +1116,22 @@ ParetoTotal(const FitProblem *fp, const double *p)
 	double	   *ckx = palloc(sizeof(double) * csize);
 	double	   *ckt = palloc(sizeof(double) * csize);
 	double	   *cval = palloc(sizeof(double) * csize);
+	double	   *ct = palloc(sizeof(double) * csize);
+	double	   *cla = palloc(sizeof(double) * csize);
+	double	   *clb = palloc(sizeof(double) * csize);
 	double		total = 0;
 	double		curx = -1,
 				cx_c = 0,
 				rsx = 0,
+				lrsx = 0,
 				b2 = 0;
 	int			i;
 
 	for (i = 0; i < csize; i++)
+	{
 		ckx[i] = -1;
+		ct[i] = -1;
+	}
 	for (i = 0; i < fp->n; i++)
 	{
 		const BtydEntry *e = &fp->e[i];
@@ -1117,11 +1148,12 @@ ParetoTotal(const FitProblem *fp, const double *p)
 			curx = x;
 			cx_c = lgamma(r + x) - lgr + r * lalpha + s * lbeta;
 			rsx = r + s + x;
+			lrsx = log(rsx);
 			b2 = ageb ? s + 1.0 : r + x;
 		}
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		lt1 = -(r + x) * log(alpha + t) - s * log(beta + t);
+		lt1 = ParetoFirstTerm(ct, cla, clb, t, alpha, beta, r + x, s);
 		if (tx >= t)
 			lt2 = -INFINITY;
 		else
@@ -1131,13 +1163,16 @@ ParetoTotal(const FitProblem *fp, const double *p)
 			if (l2 >= l1)
 				lt2 = -INFINITY;
 			else
-				lt2 = l1 + log(-expm1(l2 - l1)) + ls - log(rsx);
+				lt2 = l1 + log(-expm1(l2 - l1)) + ls - lrsx;
 		}
 		total += e->w * (cx_c + clcm_logaddexp(lt1, lt2));
 	}
 	pfree(ckx);
 	pfree(ckt);
 	pfree(cval);
+	pfree(ct);
+	pfree(cla);
+	pfree(clb);
 	return total;
 }
 

@@ -25,6 +25,9 @@
 #include "btyd.h"
 #include "special.h"
 
+/* largest n of clcm.p_purchases (its sums run over 0..n) */
+#define BTYD_MAX_COUNT_N 1e7
+
 /* most discount periods clcm.clv accepts */
 #define CLV_MAX_PERIODS 100000
 
@@ -86,6 +89,8 @@ CheckCustomer(BtydKind kind, double x, double tx, double t)
 			BadArg("recency must be a non-negative integer", NULL);
 		if (!IsCount(t))
 			BadArg("n must be a non-negative integer", NULL);
+		if (t > BTYD_BGBB_MAX_N)
+			BadArg("n must not exceed 1000000 periods", NULL);
 		if (x > tx)
 		{
 			snprintf(buf, sizeof(buf), "Frequency is %g and recency is %g.", x, tx);
@@ -120,6 +125,8 @@ CheckHorizon(BtydKind kind, double h)
 		BadArg("horizon must be a finite number not less than zero", NULL);
 	if (kind == BTYD_BGBB && h != floor(h))
 		BadArg("horizon of a bgbb model must be a whole number of periods", NULL);
+	if (kind == BTYD_BGBB && h > BTYD_BGBB_MAX_N)
+		BadArg("horizon of a bgbb model must not exceed 1000000 periods", NULL);
 }
 
 /* log P(alive) of a customer */
@@ -537,6 +544,8 @@ clcm_btyd_p_purchases(PG_FUNCTION_ARGS)
 	CheckUsable(m);
 	if (!IsCount(n))
 		BadArg("number of purchases must be a non-negative integer", NULL);
+	if (n > BTYD_MAX_COUNT_N)
+		BadArg("number of purchases must not exceed 10000000", NULL);
 	CheckHorizon(m->kind, h);
 	switch ((BtydKind) m->kind)
 	{

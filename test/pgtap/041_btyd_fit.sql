@@ -1,7 +1,7 @@
 -- 041_btyd_fit: SQLSTATEs of bad rows for the fitting aggregates, their
 -- markings, empty input and non-convergence.
 BEGIN;
-SELECT plan(55);
+SELECT plan(56);
 SELECT throws_ok($$SELECT clcm.bgnbd_fit(x, tx, t) FROM (VALUES (1, 5.0, 4.0)) v(x, tx, t)$$, '22023', NULL, 'recency > t');
 SELECT throws_ok($$SELECT clcm.bgnbd_fit(x, tx, t) FROM (VALUES (-1, 0.0, 4.0)) v(x, tx, t)$$, '22023', NULL, 'negative frequency');
 SELECT throws_ok($$SELECT clcm.bgnbd_fit(x, tx, t) FROM (VALUES (1.5, 1.0, 4.0)) v(x, tx, t)$$, '22023', NULL, 'fractional frequency');
@@ -92,5 +92,6 @@ SELECT is((SELECT clcm.params(clcm.bgnbd_fit(x, tx, t))->'converged' FROM (VALUE
           'false'::jsonb, 'a fit without an interior maximum says converged=false');
 SELECT throws_ok($$SELECT clcm.p_alive(clcm.bgnbd_fit(x, tx, t), 0, 0, 1) FROM (VALUES (0, 0.0, 10.0)) v(x, tx, t)$$,
                  '22023', NULL, 'a model that did not converge cannot be scored');
+SELECT throws_ok($$SELECT clcm.bgbb_fit(x, tx, n) FROM (VALUES (1, 1, 2e6)) v(x, tx, n)$$, '22023', NULL, 'absurd bgbb n');
 SELECT * FROM finish();
 ROLLBACK;
