@@ -11,6 +11,9 @@
  * SAFE); times are in the unit the model was fitted in.  Formulas and
  * references are in doc/btyd.md.
  *
+ * XXX clcm.p_purchases has no Pareto/NBD overload yet (its closed form
+ * needs a further family of 2F1 terms).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
