@@ -42,6 +42,18 @@
 #define SING_EPS 1e-9
 #define SING_SHIFT 1e-6
 
+/* a score must be a finite number: overflow is an error, never NaN */
+static double
+CheckResult(double v)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow"),
+				 errdetail("The score does not fit in double precision for these arguments.")));
+	return v;
+}
+
 /* refuse a model whose fit did not converge */
 static void
 CheckUsable(const ClcmBtydModel *m)
@@ -203,6 +215,11 @@ BgnbdExpectationCore(bool mod, double r, double alpha, double a, double b,
 	}
 	if (h == 0)
 		return 0.0;
+	if (z >= 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon %g is too long for this model", h),
+				 errdetail("The horizon must be small against 1e15 times alpha + t.")));
 	if (!mod)
 		lg = clcm_hyp2f1_log(r + x, b + x, a + b + x - 1.0, z, &sg);
 	else
@@ -422,7 +439,7 @@ clcm_btyd_p_alive(PG_FUNCTION_ARGS)
 
 	CheckUsable(m);
 	CheckCustomer(m->kind, x, tx, t);
-	PG_RETURN_FLOAT8(exp(CachedLogPAlive(fcinfo, m, x, tx, t)));
+	PG_RETURN_FLOAT8(CheckResult(exp(CachedLogPAlive(fcinfo, m, x, tx, t))));
 }
 
 /* conditional expected purchases in the next `horizon` time units */
@@ -439,7 +456,7 @@ clcm_btyd_expected_purchases(PG_FUNCTION_ARGS)
 	CheckUsable(m);
 	CheckHorizon(m->kind, h);
 	CheckCustomer(m->kind, x, tx, t);
-	PG_RETURN_FLOAT8(CachedExpectedPurchases(fcinfo, m, h, x, tx, t));
+	PG_RETURN_FLOAT8(CheckResult(CachedExpectedPurchases(fcinfo, m, h, x, tx, t)));
 }
 
 /*
@@ -456,7 +473,7 @@ clcm_btyd_expected_purchases_new(PG_FUNCTION_ARGS)
 
 	CheckUsable(m);
 	CheckHorizon(m->kind, h);
-	PG_RETURN_FLOAT8(ExpectedPurchases(m, h, 0, 0, 0));
+	PG_RETURN_FLOAT8(CheckResult(ExpectedPurchases(m, h, 0, 0, 0)));
 }
 
 /*
@@ -594,6 +611,7 @@ clcm_btyd_p_purchases(PG_FUNCTION_ARGS)
 		default:
 			elog(ERROR, "P(X(t) = n) is not implemented for model kind %d", m->kind);
 	}
+	CheckResult(res);
 	PG_RETURN_FLOAT8(Min(Max(res, 0.0), 1.0));
 }
 
@@ -625,7 +643,7 @@ clcm_gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 	ClcmBtydModel *gg = clcm_btyd_model_arg(fcinfo, 0);
 
 	CheckUsable(gg);
-	PG_RETURN_FLOAT8(ExpectedSpend(gg, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2)));
+	PG_RETURN_FLOAT8(CheckResult(ExpectedSpend(gg, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2))));
 }
 
 /* memo of clcm.clv per call site (see GetScoreCache); key (x, tx, t, m) */
@@ -718,6 +736,7 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 	slot = &cache->e[ClvSlot(x, tx, t, mbar)];
 	if (slot->x == x && slot->tx == tx && slot->t == t && slot->h == mbar)
 		PG_RETURN_FLOAT8(slot->value);
+	CheckResult(spend);
 
 	if (m->kind != BTYD_BGBB)
 		palive = exp(LogPAlive(m, x, tx, t));
@@ -737,7 +756,7 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 	slot->tx = tx;
 	slot->t = t;
 	slot->h = mbar;
-	slot->value = clv;
+	slot->value = CheckResult(clv);
 	PG_RETURN_FLOAT8(clv);
 }
 
@@ -796,7 +815,7 @@ clcm_btyd_loglik(PG_FUNCTION_ARGS)
 	e.z = PG_GETARG_FLOAT8(3);
 	e.w = 1.0;
 	CheckCustomer(m->kind, e.x, e.y, e.z);
-	PG_RETURN_FLOAT8(clcm_btyd_row_ll(m->kind, m->param, &e));
+	PG_RETURN_FLOAT8(CheckResult(clcm_btyd_row_ll(m->kind, m->param, &e)));
 }
 
 /*
@@ -818,7 +837,7 @@ clcm_gamma_gamma_loglik(PG_FUNCTION_ARGS)
 		BadArg("frequency must be a positive integer", NULL);
 	if (!isfinite(e.y) || e.y <= 0)
 		BadArg("monetary value must be a finite number greater than zero", NULL);
-	PG_RETURN_FLOAT8(clcm_btyd_row_ll(BTYD_GG, gg->param, &e));
+	PG_RETURN_FLOAT8(CheckResult(clcm_btyd_row_ll(BTYD_GG, gg->param, &e)));
 }
 
 /*
