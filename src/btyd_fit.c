@@ -66,6 +66,9 @@
 #define BTYD_CENTRAL_BELOW 1e-5
 #define BTYD_GTOL_STALL 1e-5
 #define BTYD_MIN_CURVATURE 1e-7
+/* histograms with this many distinct rows are pre-fitted on a sample */
+#define BTYD_SAMPLE_MIN_ROWS 20000
+#define BTYD_SAMPLE_STEP 10
 
 /* ------------------------------------------------------------------ */
 /* state helpers                                                        */
@@ -1285,6 +1288,7 @@ Objective(const FitProblem *fp, const double *theta, double *grad)
 /* result of one optimizer run */
 typedef struct FitResult
 {
+	double		H[BTYD_MAX_PARAMS][BTYD_MAX_PARAMS];	/* final inverse Hessian */
 	double		theta[BTYD_MAX_PARAMS];
 	double		f;
 	int			iterations;
@@ -1308,7 +1312,8 @@ MaxAbs(const double *v, int n)
  * interrupts every iteration.
  */
 static FitResult
-Bfgs(FitProblem *fp, const double *theta0)
+Bfgs(FitProblem *fp, const double *theta0,
+	 const double (*H0)[BTYD_MAX_PARAMS])
 {
 	int			n = fp->np;
 	double		gtol = (fp->kind == BTYD_PARETO || fp->kind == BTYD_BGBB)
@@ -1328,7 +1333,9 @@ Bfgs(FitProblem *fp, const double *theta0)
 	memcpy(x, theta0, sizeof(double) * n);
 	for (i = 0; i < n; i++)
 		for (j = 0; j < n; j++)
-			H[i][j] = (i == j) ? 1.0 : 0.0;
+			H[i][j] = H0 ? H0[i][j] : ((i == j) ? 1.0 : 0.0);
+	if (H0)
+		h_identity = false;
 	f = Objective(fp, x, g);
 	if (!isfinite(f))
 	{
@@ -1471,6 +1478,7 @@ Bfgs(FitProblem *fp, const double *theta0)
 			break;				/* a parameter runs off to 0 or infinity */
 	}
 	fp->forward_diff = false;
+	memcpy(res.H, H, sizeof(H));
 	memcpy(res.theta, x, sizeof(double) * n);
 	res.f = f;
 	res.iterations = iter;
@@ -1592,6 +1600,8 @@ FitModel(FitProblem *fp)
 	double		meant = 0,
 				meanm = 0;
 	FitResult	best;
+	FitResult	pre;
+	const double (*h0)[BTYD_MAX_PARAMS] = NULL;
 	ClcmBtydModel *m;
 	double		p[BTYD_MAX_PARAMS];
 	int			k;
@@ -1649,10 +1659,41 @@ FitModel(FitProblem *fp)
 			break;
 	}
 
-	best = Bfgs(fp, starts[0]);
+	/*
+	 * Large histograms: first fit a systematic sample of the distinct rows
+	 * (every BTYD_SAMPLE_STEP-th, weights scaled to the same total) and
+	 * start the full fit from its estimate, which then needs only a few
+	 * of the expensive full passes.  Deterministic like the rest.
+	 */
+	if (fp->n >= BTYD_SAMPLE_MIN_ROWS)
+	{
+		FitProblem	sub = *fp;
+		double		sw = 0;
+		int			m = 0;
+
+		sub.e = palloc(sizeof(BtydEntry) * (fp->n / BTYD_SAMPLE_STEP + 1));
+		for (i = 0; i < fp->n; i += BTYD_SAMPLE_STEP)
+		{
+			sub.e[m] = fp->e[i];
+			sw += fp->e[i].w;
+			m++;
+		}
+		sub.n = m;
+		for (i = 0; i < m; i++)
+			sub.e[i].w *= fp->wsum / sw;
+		pre = Bfgs(&sub, starts[0], NULL);
+		if (isfinite(pre.f) && MaxAbs(pre.theta, fp->np) < BTYD_THETA_LIMIT)
+		{
+			/* start there, with the sample's curvature estimate */
+			memcpy(starts[0], pre.theta, sizeof(double) * fp->np);
+			h0 = (const double (*)[BTYD_MAX_PARAMS]) pre.H;
+		}
+		pfree(sub.e);
+	}
+	best = Bfgs(fp, starts[0], h0);
 	for (k = 1; k < 2 && !best.converged; k++)
 	{
-		FitResult	r = Bfgs(fp, starts[k]);
+		FitResult	r = Bfgs(fp, starts[k], NULL);
 
 		r.iterations += best.iterations;
 		if (r.converged || r.f < best.f)
