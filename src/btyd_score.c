@@ -11,9 +11,6 @@
  * SAFE); times are in the unit the model was fitted in.  Formulas and
  * references are in doc/btyd.md.
  *
- * XXX clcm.p_purchases has no Pareto/NBD overload yet (its closed form
- * needs a further family of 2F1 terms).
- *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -550,6 +547,141 @@ BgbbPNew(const double *p, double k, double h)
 	return sum;
 }
 
+/* Gauss-Legendre nodes and weights on [-1, 1], computed once */
+#define GL_N 20
+static double clcm_gl_x[GL_N];
+static double clcm_gl_w[GL_N];
+static bool clcm_gl_ready = false;
+
+/* Newton iteration on the Legendre polynomial P_20 (Numerical Recipes' gauleg) */
+static void
+GaussLegendreInit(void)
+{
+	int			i;
+
+	for (i = 0; i < (GL_N + 1) / 2; i++)
+	{
+		double		z = cos(M_PI * (i + 0.75) / (GL_N + 0.5));
+		double		pp = 0;
+		int			it;
+
+		for (it = 0; it < 100; it++)
+		{
+			double		p1 = 1.0,
+						p2 = 0.0,
+						z1;
+			int			j;
+
+			for (j = 1; j <= GL_N; j++)
+			{
+				double		p3 = p2;
+
+				p2 = p1;
+				p1 = ((2.0 * j - 1.0) * z * p2 - (j - 1.0) * p3) / j;
+			}
+			pp = GL_N * (z * p1 - p2) / (z * z - 1.0);
+			z1 = z;
+			z = z1 - p1 / pp;
+			if (fabs(z - z1) < 1e-15)
+				break;
+		}
+		clcm_gl_x[i] = -z;
+		clcm_gl_x[GL_N - 1 - i] = z;
+		clcm_gl_w[i] = clcm_gl_w[GL_N - 1 - i] = 2.0 / ((1.0 - z * z) * pp * pp);
+	}
+	clcm_gl_ready = true;
+}
+
+/* integrand of the Pareto/NBD P(X(t) = n): see ParetoPNew */
+static double
+ParetoPIntegrand(const double *p, double n, double t, double u)
+{
+	double		tu = t * u;
+
+	if (u <= 0.0)
+		return n > 0 ? 0.0 : exp(-p[0] * log(p[1]) - (p[2] + 1.0) * log(p[3]));
+	return exp(n * (log(tu) - log(p[1] + tu)) - p[0] * log(p[1] + tu)
+			   - (p[2] + 1.0) * log(p[3] + tu));
+}
+
+/* 20-point Gauss-Legendre on [a, b] */
+static double
+ParetoPPanel(const double *p, double n, double t, double a, double b)
+{
+	double		half = 0.5 * (b - a),
+				mid = 0.5 * (a + b),
+				sum = 0;
+	int			i;
+
+	for (i = 0; i < GL_N; i++)
+		sum += clcm_gl_w[i] * ParetoPIntegrand(p, n, t, mid + half * clcm_gl_x[i]);
+	return sum * half;
+}
+
+/* most Gauss-Legendre panels one ParetoPNew may use */
+#define GL_MAX_PANELS 400
+
+/*
+ * Adaptive bisection until a panel agrees with its two halves to tol (an
+ * absolute tolerance, 1e-14 of the first estimate of the whole integral),
+ * within a budget of GL_MAX_PANELS panels for the whole integral.
+ */
+static double
+ParetoPAdaptive(const double *p, double n, double t, double a, double b,
+				double whole, double tol, int *budget)
+{
+	double		m = 0.5 * (a + b);
+	double		left,
+				right;
+
+	if (*budget < 2)
+		return whole;
+	*budget -= 2;
+	left = ParetoPPanel(p, n, t, a, m);
+	right = ParetoPPanel(p, n, t, m, b);
+	if (fabs(left + right - whole) <= tol || b - a < 1e-12)
+		return left + right;
+	CHECK_FOR_INTERRUPTS();
+	left = ParetoPAdaptive(p, n, t, a, m, left, 0.5 * tol, budget);
+	return left + ParetoPAdaptive(p, n, t, m, b, right, 0.5 * tol, budget);
+}
+
+/*
+ * Pareto/NBD P(X(h) = n) for a new customer, from the model's definition:
+ * given (lambda, mu), X(h) = N(min(tau, h)) with tau ~ Exp(mu), so
+ *	 P = C [ (al/(al+h))^r (h/(al+h))^n (be/(be+h))^s
+ *		   + s al^r be^s h Int_0^1 (hu/(al+hu))^n (al+hu)^-r (be+hu)^-(s+1) du ]
+ * with C = G(r+n)/(G(r) n!); the integral (an Appell function) is
+ * evaluated by adaptive Gauss-Legendre quadrature; its integrand is
+ * bounded by al^-r be^-(s+1), so nothing overflows.
+ */
+static double
+ParetoPNew(const double *p, double n, double h)
+{
+	double		r = p[0],
+				alpha = p[1],
+				s = p[2],
+				beta = p[3];
+	double		lc = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0);
+	double		first,
+				integral,
+				scale;
+	int			budget;
+
+	if (h == 0)
+		return n == 0 ? 1.0 : 0.0;
+	if (!clcm_gl_ready)
+		GaussLegendreInit();
+	first = exp(lc + r * (log(alpha) - log(alpha + h)) +
+				n * (log(h) - log(alpha + h)) + s * (log(beta) - log(beta + h)));
+	integral = ParetoPPanel(p, n, h, 0.0, 1.0);
+	budget = GL_MAX_PANELS;
+	integral = ParetoPAdaptive(p, n, h, 0.0, 1.0, integral,
+							   1e-14 * Max(fabs(integral), 1e-300), &budget);
+	scale = exp(lc + log(s) + r * log(alpha) + s * log(beta) + log(h));
+	return first + scale * integral;
+}
+
 /* P(X(horizon) = n) for a new customer */
 PG_FUNCTION_INFO_V1(clcm_btyd_p_purchases);
 Datum
@@ -607,6 +739,9 @@ clcm_btyd_p_purchases(PG_FUNCTION_ARGS)
 			}
 		case BTYD_BGBB:
 			res = BgbbPNew(p, n, h);
+			break;
+		case BTYD_PARETO:
+			res = ParetoPNew(p, n, h);
 			break;
 		default:
 			elog(ERROR, "P(X(t) = n) is not implemented for model kind %d", m->kind);
