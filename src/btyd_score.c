@@ -541,9 +541,13 @@ BgbbPNew(const double *p, double k, double h)
 	sum = exp(lgamma(h + 1) - lgamma(k + 1) - lgamma(h - k + 1) +
 			  clcm_lbeta(al + k, be + h - k) - lab + clcm_lbeta(ga, de + h) - lgd);
 	for (i = k; i < h; i++)
+	{
+		if (((int64) i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
 		sum += exp(lgamma(i + 1) - lgamma(k + 1) - lgamma(i - k + 1) +
 				   clcm_lbeta(al + k, be + i - k) - lab +
 				   clcm_lbeta(ga + 1.0, de + i) - lgd);
+	}
 	return sum;
 }
 
