@@ -33,4 +33,22 @@ SET statement_timeout = '500ms';
 SELECT clcm.bgbb_fit(2, 2, 1e6, 2, 2) FROM generate_series(1, 2);
 SET statement_timeout = '20s';
 
+-- harden-2: degenerate data.  The fits stop quickly (run-off and crawl
+-- detection, line search without numeric gradients) with converged=false
+-- and a WARNING.
+CREATE TEMP TABLE btyd_h2 AS
+SELECT g, (g % 7)::float8 AS f,
+       CASE WHEN g % 7 = 0 THEN 0 ELSE 1 + g % 5 END::float8 AS r, 6::float8 AS t
+FROM generate_series(1, 200) g;
+SELECT clcm.params(clcm.pareto_nbd_fit(f, r, t))->'converged' AS pareto_200 FROM btyd_h2;
+SELECT clcm.params(clcm.bgbb_fit(f, r, 6) FILTER (WHERE f <= r))->'converged' AS bgbb_200 FROM btyd_h2;
+SELECT clcm.params(clcm.pareto_nbd_fit(1, 2, 2))->'converged' AS pareto_2 FROM generate_series(1, 2);
+SELECT clcm.params(clcm.bgnbd_fit(1, 2, 2))->'converged' AS bgnbd_2 FROM generate_series(1, 2);
+SELECT clcm.params(clcm.mbgnbd_fit(1, 2, 2))->'converged' AS mbgnbd_2 FROM generate_series(1, 2);
+SELECT clcm.params(clcm.bgbb_fit(1, 2, 2))->'converged' AS bgbb_2 FROM generate_series(1, 2);
+SELECT clcm.params(clcm.gamma_gamma_fit(1, 2))->'converged' AS gg_2 FROM generate_series(1, 2);
+-- the iteration counts stay bounded (at most 2 starts x 300 iterations)
+SELECT (clcm.params(clcm.pareto_nbd_fit(f, r, t))->>'iterations')::int <= 600 AS bounded FROM btyd_h2;
+DROP TABLE btyd_h2;
+
 RESET statement_timeout;

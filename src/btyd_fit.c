@@ -20,9 +20,14 @@
  * (so the parameters stay positive).  The reported ll is the plain total
  * log-likelihood sum(weight * ll_i) at the optimum, without the penalty.
  *
- * Optimizer.  BFGS with an Armijo backtracking line search, steps capped
- * at 3 in log space, inverse-Hessian resets when a search fails, at most
- * BTYD_MAX_ITER iterations, CHECK_FOR_INTERRUPTS in every iteration.
+ * Optimizer.  BFGS with an Armijo backtracking line search (at most
+ * BTYD_MAX_BACKTRACK halvings; numerical gradients only at the accepted
+ * point), steps capped at 3 in log space, inverse-Hessian resets when a
+ * search fails, at most BTYD_MAX_ITER iterations per start, stopped early
+ * when a parameter runs off (|log p| > BTYD_THETA_LIMIT) or the objective
+ * crawls (BTYD_STALL_WINDOW iterations without a 1e-10 relative gain while
+ * the gradient is not small), CHECK_FOR_INTERRUPTS in every iteration and
+ * every 1024 rows of a likelihood pass.
  * Gradients are analytic for BG/NBD, MBG/NBD and Gamma-Gamma and central
  * differences for Pareto/NBD and BG/BB.  The fit is deterministic: a fixed
  * first start and, if that does not converge, a second fixed start.  A fit
@@ -54,7 +59,11 @@
 #include "btyd.h"
 #include "special.h"
 
-#define BTYD_MAX_ITER 1000
+#define BTYD_MAX_ITER 300
+/* line-search halvings: step 3 * 2^-40 is below any useful move */
+#define BTYD_MAX_BACKTRACK 40
+/* iterations over which a fit that gains nothing is stopped */
+#define BTYD_STALL_WINDOW 30
 #define BTYD_INITIAL_CAPACITY 64
 #define BTYD_THETA_LIMIT 30.0
 #define BTYD_GTOL_ANALYTIC 1e-9
@@ -1109,7 +1118,8 @@ GgTotal(const FitProblem *fp, const double *par, double *grad)
  * (x, v) (rsx and b2 depend only on x and the parameters of this pass).
  */
 static inline double
-ParetoCachedTerm(double *ckx, double *ckv, double *cval, double x, double v,
+ParetoCachedTerm(double *ckx, double *ckv, double *cval, int bits_n,
+				 double x, double v,
 				 double rsx, double b2, double absab, double maxab)
 {
 	uint64		bits;
@@ -1120,7 +1130,7 @@ ParetoCachedTerm(double *ckx, double *ckv, double *cval, double x, double v,
 	memcpy(&bits, &v, sizeof(bits));
 	slot = (int) (((bits * UINT64CONST(0x9E3779B97F4A7C15)) ^
 				   ((uint64) x * UINT64CONST(0xC2B2AE3D27D4EB4F)))
-				  >> (64 - PARETO_CACHE_BITS));
+				  >> (64 - bits_n));
 	if (ckx[slot] == x && ckv[slot] == v)
 		return cval[slot];
 	l = clcm_hyp2f1_log(rsx, b2, rsx + 1.0, absab / (maxab + v), &sg)
@@ -1136,14 +1146,14 @@ ParetoCachedTerm(double *ckx, double *ckv, double *cval, double x, double v,
  * Pareto/NBD bracket, with the two logs of t cached by t (direct-mapped).
  */
 static inline double
-ParetoFirstTerm(double *ckt, double *cla, double *clb, double t,
+ParetoFirstTerm(double *ckt, double *cla, double *clb, int bits_n, double t,
 				double alpha, double beta, double rx, double s)
 {
 	uint64		bits;
 	int			slot;
 
 	memcpy(&bits, &t, sizeof(bits));
-	slot = (int) ((bits * UINT64CONST(0x9E3779B97F4A7C15)) >> (64 - PARETO_CACHE_BITS));
+	slot = (int) ((bits * UINT64CONST(0x9E3779B97F4A7C15)) >> (64 - bits_n));
 	if (ckt[slot] != t)
 	{
 		ckt[slot] = t;
@@ -1174,13 +1184,14 @@ ParetoTotal(const FitProblem *fp, const double *p)
 				lalpha = log(alpha),
 				lbeta = log(beta),
 				ls = log(s);
-	int			csize = 1 << PARETO_CACHE_BITS;
-	double	   *ckx = palloc(sizeof(double) * csize);
-	double	   *ckt = palloc(sizeof(double) * csize);
-	double	   *cval = palloc(sizeof(double) * csize);
-	double	   *ct = palloc(sizeof(double) * csize);
-	double	   *cla = palloc(sizeof(double) * csize);
-	double	   *clb = palloc(sizeof(double) * csize);
+	int			cbits = 4;
+	int			csize;
+	double	   *ckx,
+			   *ckt,
+			   *cval,
+			   *ct,
+			   *cla,
+			   *clb;
 	double		total = 0;
 	double		curx = -1,
 				cx_c = 0,
@@ -1189,6 +1200,20 @@ ParetoTotal(const FitProblem *fp, const double *p)
 				b2 = 0;
 	int			i;
 
+	/*
+	 * Cache size: about four slots per distinct row, at most
+	 * 2^PARETO_CACHE_BITS (small fits must not pay for clearing a large
+	 * cache on every evaluation).
+	 */
+	while (cbits < PARETO_CACHE_BITS && (1 << cbits) < 4 * fp->n)
+		cbits++;
+	csize = 1 << cbits;
+	ckx = palloc(sizeof(double) * csize);
+	ckt = palloc(sizeof(double) * csize);
+	cval = palloc(sizeof(double) * csize);
+	ct = palloc(sizeof(double) * csize);
+	cla = palloc(sizeof(double) * csize);
+	clb = palloc(sizeof(double) * csize);
 	for (i = 0; i < csize; i++)
 	{
 		ckx[i] = -1;
@@ -1215,13 +1240,13 @@ ParetoTotal(const FitProblem *fp, const double *p)
 		}
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		lt1 = ParetoFirstTerm(ct, cla, clb, t, alpha, beta, r + x, s);
+		lt1 = ParetoFirstTerm(ct, cla, clb, cbits, t, alpha, beta, r + x, s);
 		if (tx >= t)
 			lt2 = -INFINITY;
 		else
 		{
-			l1 = ParetoCachedTerm(ckx, ckt, cval, x, tx, rsx, b2, absab, maxab);
-			l2 = ParetoCachedTerm(ckx, ckt, cval, x, t, rsx, b2, absab, maxab);
+			l1 = ParetoCachedTerm(ckx, ckt, cval, cbits, x, tx, rsx, b2, absab, maxab);
+			l2 = ParetoCachedTerm(ckx, ckt, cval, cbits, x, t, rsx, b2, absab, maxab);
 			if (l2 >= l1)
 				lt2 = -INFINITY;
 			else
@@ -1257,6 +1282,21 @@ TotalLL(const FitProblem *fp, const double *p)
 			return ParetoTotal(fp, p);
 		default:
 			break;
+	}
+	if (fp->kind == BTYD_BGBB)
+	{
+		BgbbSum		st;
+
+		st.x = -1;
+		for (i = 0; i < fp->n; i++)
+		{
+			const BtydEntry *e = &fp->e[i];
+
+			total += e->w * BgbbRowLLSum(p, e->x, e->y, e->z, &st);
+			if ((i & 255) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		return total;
 	}
 	for (i = 0; i < fp->n; i++)
 	{
@@ -1378,7 +1418,7 @@ Bfgs(FitProblem *fp, const double *theta0,
 				g[BTYD_MAX_PARAMS];
 	double		f;
 	bool		h_identity = true;
-	double		fhist[10];
+	double		fhist[BTYD_STALL_WINDOW];
 	FitResult	res;
 	int			iter;
 	int			i,
@@ -1444,14 +1484,15 @@ Bfgs(FitProblem *fp, const double *theta0,
 			step = 3.0 / dmax;
 		/* numeric gradients: forward differences while far from the optimum */
 		fp->forward_diff = MaxAbs(g, n) > BTYD_CENTRAL_BELOW;
-		for (ls = 0; ls < 60; ls++)
+		for (ls = 0; ls < BTYD_MAX_BACKTRACK; ls++)
 		{
 			for (i = 0; i < n; i++)
 				xn[i] = x[i] + step * d[i];
-			fn = Objective(fp, xn, gn);
+			/* numeric gradients only at the accepted point */
+			fn = Objective(fp, xn, numeric ? NULL : gn);
 			if (isfinite(fn) && fn <= f + 1e-4 * step * gd)
 			{
-				accepted = true;
+				accepted = numeric ? isfinite(Objective(fp, xn, gn)) : true;
 				break;
 			}
 			step *= 0.5;
@@ -1521,11 +1562,28 @@ Bfgs(FitProblem *fp, const double *theta0,
 		 * ten iterations gained less than 1e-13 relative and the gradient
 		 * is small, this is the optimum to machine precision.
 		 */
-		fhist[iter % 10] = f;
-		if (iter >= 10 && fhist[(iter + 1) % 10] - f <= 1e-13 * (1.0 + fabs(f)) &&
+		fhist[iter % BTYD_STALL_WINDOW] = f;
+		if (iter >= 10 && fhist[(iter + BTYD_STALL_WINDOW - 9) % BTYD_STALL_WINDOW] - f
+			<= 1e-13 * (1.0 + fabs(f)) &&
 			MaxAbs(g, n) < BTYD_GTOL_STALL)
 		{
 			res.converged = true;
+			iter++;
+			break;
+		}
+
+		/*
+		 * Crawling: BTYD_STALL_WINDOW iterations gained less than 1e-10
+		 * relative while the gradient is still large.  Near a true
+		 * optimum BFGS converges superlinearly and never crawls this
+		 * long; this is a run-off along a ridge (parameters drifting
+		 * towards 0 or infinity on degenerate data).  Give up: not
+		 * converged.
+		 */
+		if (iter >= BTYD_STALL_WINDOW &&
+			fhist[(iter + 1) % BTYD_STALL_WINDOW] - f <= 1e-10 * (1.0 + fabs(f)) &&
+			MaxAbs(g, n) >= BTYD_GTOL_STALL)
+		{
 			iter++;
 			break;
 		}
@@ -1809,7 +1867,7 @@ BtydFinal(FunctionCallInfo fcinfo, BtydKind kind)
 	if (s->kind != kind)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fitting state of a %s model passed to %s",
+				 errmsg("a %s fit state cannot be used by %s",
 						clcm_btyd_kinds[s->kind].name, FitName(kind))));
 	memset(&fp, 0, sizeof(fp));
 	fp.kind = kind;
