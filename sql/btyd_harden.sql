@@ -51,4 +51,17 @@ SELECT clcm.params(clcm.gamma_gamma_fit(1, 2))->'converged' AS gg_2 FROM generat
 SELECT (clcm.params(clcm.pareto_nbd_fit(f, r, t))->>'iterations')::int <= 600 AS bounded FROM btyd_h2;
 DROP TABLE btyd_h2;
 
+-- harden-3: a fit state of another model is a clean 22023 error in the
+-- transition, final and combine functions (all SQL-callable)
+SELECT clcm.bgbb_fit_trans('bgnbd;penalizer=0.1;[1,2,3,1]'::clcm.btyd_fit_state, 2, 2, 2);
+SELECT clcm.bgnbd_fit_trans('gamma_gamma;penalizer=0;[2,3,0,1]'::clcm.btyd_fit_state, 1, 2, 3);
+SELECT clcm.gamma_gamma_fit_trans('pareto_nbd;penalizer=0;[1,2,3,1]'::clcm.btyd_fit_state, 2, 3);
+SELECT clcm.bgbb_fit_final('bgnbd;penalizer=0.1;[1,2,3,1]'::clcm.btyd_fit_state);
+SELECT clcm.btyd_fit_combine('bgnbd;penalizer=0.1;[1,2,3,1]', 'bgbb;penalizer=0.1;[1,2,3,1]');
+-- called as plain functions (outside an aggregate) they work
+SELECT clcm.bgnbd_fit_trans('bgnbd;penalizer=0;[1,2,3,1]'::clcm.btyd_fit_state, 0, 0, 3) AS trans_outside;
+SELECT clcm.bgnbd_fit_trans(NULL, 0, 0, 3) AS trans_null_state;
+SELECT clcm.btyd_fit_combine('bgnbd;penalizer=0;[1,2,3,1]', 'bgnbd;penalizer=0;[0,0,3,1]') AS combine_outside;
+SELECT clcm.btyd_fit_combine(NULL, 'bgnbd;penalizer=0;[0,0,3,1]') AS combine_null_first;
+SELECT clcm.bgnbd_fit_final(NULL) AS final_null;
 RESET statement_timeout;

@@ -315,7 +315,10 @@ BtydTrans(FunctionCallInfo fcinfo, BtydKind kind, int nargs_data, int pen_arg)
 	{
 		s = (BtydState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 		if (s->kind != kind)
-			elog(ERROR, "BTYD state of kind %d passed to %s", s->kind, FitName(kind));
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a %s fit state cannot be used by %s",
+							clcm_btyd_kinds[s->kind].name, FitName(kind))));
 		if (!inagg)
 			s = (BtydState *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(0));
 	}
@@ -436,7 +439,8 @@ clcm_btyd_fit_combine(PG_FUNCTION_ARGS)
 	if (s1->kind != s2->kind)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot combine BTYD fitting states of different models")));
+				 errmsg("cannot combine a %s fit state with a %s fit state",
+						clcm_btyd_kinds[s1->kind].name, clcm_btyd_kinds[s2->kind].name)));
 	if (s1->penalizer != s2->penalizer)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
