@@ -21,6 +21,20 @@ FROM direct;
 -- the same at the largest allowed n (10^6 periods) answers at once
 SELECT round(clcm.btyd_loglik('bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb,
                               2, 2, 1e6)::numeric, 6) AS ll_n_1e6;
+-- BG/BB clv computes the pattern's likelihood once, not once a period:
+-- 100000 periods of a customer with 10^6 past periods end at once, and the
+-- result equals the discounted sum of expected_purchases increments
+SELECT clcm.clv('bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb,
+                'gamma_gamma(p=6.25,q=3.74,gamma=15.44)'::clcm.gamma_gamma,
+                2, 2, 1e6, 10, 100000, 0) > 0 AS clv_long_history;
+WITH m AS (SELECT 'bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb AS b,
+                  'gamma_gamma(p=6.25,q=3.74,gamma=15.44)'::clcm.gamma_gamma AS g),
+     e AS (SELECT i, clcm.expected_purchases(b, i, 2, 2, 1000) AS ep FROM m, generate_series(0, 3) i)
+SELECT abs(clcm.clv(b, g, 2, 2, 1000, 10, 3, 0.1)
+           - (SELECT sum((e1.ep - e0.ep) * clcm.expected_spend(g, 2, 10) / 1.1 ^ e1.i)
+              FROM e e1 JOIN e e0 ON e0.i = e1.i - 1))
+       / clcm.clv(b, g, 2, 2, 1000, 10, 3, 0.1) < 1e-12 AS clv_matches_sum
+FROM m;
 -- absurd n and horizons: clean errors
 SELECT clcm.btyd_loglik('bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb, 2, 2, 1e9);
 SELECT clcm.churn_risk('bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb, 2, 2, 1e9);

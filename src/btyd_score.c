@@ -235,7 +235,8 @@ BgnbdExpectationCore(bool mod, double r, double alpha, double a, double b,
  *		  [G(1+de+n)/G(ga+de+n) - G(1+de+n+h)/G(ga+de+n+h)]  (FHS 2010 eq. 13)
  */
 static double
-BgbbExpectation(const double *p, double x, double tx, double n, double h)
+BgbbExpectationLL(const double *p, double x, double tx, double n, double h,
+				  double ll)
 {
 	double		al = p[0],
 				be = p[1],
@@ -251,17 +252,31 @@ BgbbExpectation(const double *p, double x, double tx, double n, double h)
 	if (fabs(ga - 1.0) < SING_EPS)
 	{
 		double		q[4] = {al, be, 1.0 + SING_SHIFT, de};
-		double		v1 = BgbbExpectation(q, x, tx, n, h);
+		double		v1 = BgbbExpectationLL(q, x, tx, n, h, NAN);
 
 		q[2] = 1.0 - SING_SHIFT;
-		return 0.5 * (v1 + BgbbExpectation(q, x, tx, n, h));
+		return 0.5 * (v1 + BgbbExpectationLL(q, x, tx, n, h, NAN));
 	}
+	if (isnan(ll))
+		ll = clcm_btyd_row_ll(BTYD_BGBB, p, &e);
 	k = clcm_lbeta(al + x + 1.0, be + n - x) - clcm_lbeta(al, be)
-		- clcm_btyd_row_ll(BTYD_BGBB, p, &e)
+		- ll
 		+ log(de) + lgamma(ga + de) - lgamma(1.0 + de);
 	d1 = lgamma(1.0 + de + n) - lgamma(ga + de + n);
 	d2 = lgamma(1.0 + de + n + h) - lgamma(ga + de + n + h);
 	return exp(k + d1) * -expm1(d2 - d1) / (ga - 1.0);
+}
+
+/*
+ * BG/BB expectation, computing the log-likelihood L of the pattern (the
+ * costly part for large n: a sum over n - tx periods).  ll of
+ * BgbbExpectationLL may instead be given by a caller that evaluates many
+ * horizons for one customer (clv), or NAN to have it computed.
+ */
+static double
+BgbbExpectation(const double *p, double x, double tx, double n, double h)
+{
+	return BgbbExpectationLL(p, x, tx, n, h, NAN);
 }
 
 /*
@@ -840,6 +855,7 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 	ClvCache   *cache;
 	ScoreCacheEntry *slot;
 	double		palive = 1.0;
+	double		bgbb_ll = NAN;
 
 	CheckUsable(m);
 	CheckUsable(gg);
@@ -879,10 +895,17 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 
 	if (m->kind != BTYD_BGBB)
 		palive = exp(LogPAlive(m, x, tx, t));
+	else if (!(fabs(m->param[2] - 1.0) < SING_EPS))
+	{
+		/* BG/BB: the likelihood of the pattern, once, not once a period */
+		BtydEntry	e = {x, tx, t, 1.0};
+
+		bgbb_ll = clcm_btyd_row_ll(BTYD_BGBB, m->param, &e);
+	}
 	for (i = 1; i <= hp; i++)
 	{
 		double		e = m->kind == BTYD_BGBB
-			? ExpectedPurchases(m, (double) i, x, tx, t)
+			? BgbbExpectationLL(m->param, x, tx, t, (double) i, bgbb_ll)
 			: ExpectationGivenAlive(m, (double) i, x, t) * palive;
 
 		disc /= (1.0 + d);
