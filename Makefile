@@ -26,7 +26,7 @@ REGRESS_STAGE = model_shipped model_define guard_basic guard_misattach guard_pri
 REGRESS_COHORT =
 
 # BTYD models, CLV, churn
-REGRESS_BTYD =
+REGRESS_BTYD = btyd_special btyd_types btyd_fit btyd_score btyd_recovery btyd_harden
 
 # RFM summary, tiering, simple CLV
 REGRESS_RFM =
