@@ -29,7 +29,7 @@ REGRESS_COHORT =
 REGRESS_BTYD =
 
 # RFM summary, tiering, simple CLV
-REGRESS_RFM =
+REGRESS_RFM = rfm_summary
 
 # activity triggers, rules, refresh, transition analytics
 REGRESS_ACTIVITY =
