@@ -87,8 +87,9 @@
 #define RFM_NUMERIC_SHORT_WEIGHT_SIGN_MASK 0x0040
 #define RFM_NUMERIC_SHORT_WEIGHT_MASK 0x003F
 
-/* amounts must be below 10^18 (in units: 10^27) */
+/* amounts must be below 10^18 (in units: 10^27), sums below 10^29 */
 #define RFM_MAX_UNITS_E 27
+#define RFM_MAX_TOTAL_E 38
 
 static int128
 RfmPow10(int e)
@@ -557,12 +558,19 @@ RfmStateCompact(RfmState *s)
 }
 
 /*
- * RfmAddUnits adds b to *a, raising an error on overflow.
+ * RfmAddUnits adds b to *a, raising an error when the sum reaches 10^29
+ * (10^38 units: the limit of the text form, well inside int128).
  */
 static inline void
 RfmAddUnits(int128 *a, int128 b)
 {
-	if (__builtin_add_overflow(*a, b, a))
+	static int128 max_total = 0;
+
+	if (max_total == 0)
+		max_total = RfmPow10(RFM_MAX_TOTAL_E);
+	Assert(*a >= 0 && b >= 0);
+	*a += b;					/* both below 10^38: no int128 overflow */
+	if (*a >= max_total)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("sum of amounts is out of range in clcm.rfm_summary")));
@@ -657,7 +665,7 @@ RfmAppendUnits(StringInfo buf, int128 units)
 
 /*
  * RfmParseUnits reads an exact decimal (digits, optionally '.' and at most
- * nine digits) at *p; false when malformed or too large.
+ * nine digits) at *p; false when malformed or not below 10^29.
  */
 static bool
 RfmParseUnits(const char **p, int128 *out)
@@ -666,7 +674,7 @@ RfmParseUnits(const char **p, int128 *out)
 	int128		v = 0;
 	int			nint = 0,
 				nfrac = 0;
-	const int128 limit = RfmPow10(29);
+	const int128 limit = RfmPow10(RFM_MAX_TOTAL_E);
 
 	while (*s >= '0' && *s <= '9')
 	{
@@ -692,6 +700,8 @@ RfmParseUnits(const char **p, int128 *out)
 			return false;
 	}
 	v *= RfmPow10(RFM_AMOUNT_SCALE - nfrac);
+	if (v >= limit)
+		return false;
 	*out = v;
 	*p = s;
 	return true;
