@@ -29,7 +29,7 @@ REGRESS_COHORT =
 REGRESS_BTYD =
 
 # RFM summary, tiering, simple CLV
-REGRESS_RFM = rfm_summary rfm_cdnow rfm_errors rfm_parallel
+REGRESS_RFM = rfm_summary rfm_cdnow rfm_errors rfm_parallel rfm_score clv_simple
 
 # activity triggers, rules, refresh, transition analytics
 REGRESS_ACTIVITY =
