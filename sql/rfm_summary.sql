@@ -125,6 +125,17 @@ SET TimeZone = 'America/New_York';
 SELECT * FROM rfm_day_check();
 SET TimeZone = 'Asia/Kolkata';
 SELECT * FROM rfm_day_check();
+-- extreme timestamps (each its own group, ending at the last timestamptz)
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE (s).t = e::date - ts::date) AS same_as_date
+  FROM (SELECT ts, e, clcm.rfm_summary(ts, 1, e) AS s
+          FROM unnest('{4713-11-24 00:00:00+00 BC, 4713-11-25 12:00:00+00 BC, 1-01-01 00:00+00,
+                        1883-11-18 12:00:00+00, 2038-01-19 03:14:08+00, 294276-12-31 10:00:00+00,
+                        294276-12-31 23:59:59.999999+00}'::timestamptz[]) ts,
+               (VALUES ('294276-12-31 23:59:59.999999+00'::timestamptz)) v(e)
+         GROUP BY ts, e) x;
+SELECT (clcm.rfm_summary(ts, 1, '294276-12-31 23:00+00')).t = '294276-12-31 23:00+00'::timestamptz::date - '4713-11-25 12:00+00 BC'::timestamptz::date AS widest_span
+  FROM (VALUES ('4713-11-25 12:00+00 BC'::timestamptz)) v(ts);
 SET TimeZone = 'UTC';
 DROP FUNCTION rfm_day_check();
 -- sorted input takes the in-order fast path
