@@ -1,7 +1,7 @@
 -- 045_rfm_summary: clcm.rfm_summary and clcm.rfm_state: markings and the
 -- SQLSTATE of every documented error.
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 SET LOCAL TimeZone = 'UTC';
 
 SELECT has_type('clcm', 'rfm_state', 'type clcm.rfm_state exists');
@@ -91,6 +91,16 @@ SELECT throws_ok($$SELECT 'unit=day;end=9;sorted=1;first_amount=0;total=0;days=5
                  'unsorted days marked sorted');
 SELECT throws_ok($$SELECT 'unit=day;end=9;sorted=1;first_amount=2;total=1;days=5'::clcm.rfm_state$$, '22P02', NULL,
                  'total below first_amount');
+-- 22P03 invalid_binary_representation: COPY FROM a hand-made binary file
+-- whose state has format version 2
+CREATE TEMP TABLE rfm_bin (s clcm.rfm_state);
+SELECT lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x00000000' || '\x00000000'
+         || '\x0001' || '\x0000002b' || '\x02' || '\x01' || '\x01' || '\x00000064'
+         || '\x00000000000000000000000000000000' || '\x00000000000000000000000000000000'
+         || '\x00000000' || '\xffff'::bytea) AS loid \gset
+SELECT lo_export(:loid, current_setting('data_directory') || '/clcm_rfm_pgtap.bin') AS exported \gset
+SELECT throws_ok(format('COPY rfm_bin FROM %L (FORMAT binary)', current_setting('data_directory') || '/clcm_rfm_pgtap.bin'),
+                 '22P03', 'invalid external "rfm_state" value', 'malformed binary state');
 
 -- NULL and empty results are documented, not errors
 SELECT is((SELECT clcm.rfm_summary(ts, 1, '2024-01-01') FROM (VALUES (NULL::timestamptz)) v(ts)), NULL,
