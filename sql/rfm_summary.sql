@@ -155,6 +155,11 @@ SELECT (clcm.rfm_summary(ts, amount, '2030-01-01')).frequency,
 SELECT ts::date, (clcm.rfm_summary(ts, amount, '2024-03-01') OVER (ORDER BY ts)).*
   FROM rfm_t WHERE cust = 1 ORDER BY ts;
 
+-- a sliding frame (the aggregate restarts for each frame): the last three rows
+SELECT ts::date, (clcm.rfm_summary(ts, amount, '2024-03-01')
+                    OVER (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)).*
+  FROM rfm_t WHERE cust = 1 ORDER BY ts;
+
 -- the state type: support functions also work when called directly
 SELECT clcm.rfm_summary_transfn(NULL, '2024-01-01', 1.5, '2024-03-01', 'week');
 SELECT clcm.rfm_summary_final(clcm.rfm_summary_transfn(
