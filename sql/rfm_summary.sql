@@ -194,7 +194,7 @@ SELECT count(*) AS binary_round_trip
 SELECT count(*) AS same_summaries
   FROM rfm_states a JOIN rfm_states2 b USING (cust)
  WHERE clcm.rfm_summary_final(a.s) IS NOT DISTINCT FROM clcm.rfm_summary_final(b.s);
-SELECT count(*) AS unsorted_states FROM rfm_states WHERE s::text LIKE '%sorted=0%';
+SELECT count(*) > 0 AS some_states_unsorted FROM rfm_states WHERE s::text LIKE '%sorted=0%';
 DROP TABLE rfm_states, rfm_states2;
 DROP AGGREGATE rfm_state_agg(timestamptz, numeric, timestamptz, text);
 SELECT 'unit=month;end=0;sorted=1;first_amount=0.000000001;total=123456789012345678.5;days=-5,-3,0'::clcm.rfm_state;

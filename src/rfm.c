@@ -472,7 +472,14 @@ typedef struct RfmState
 #define RFM_STATE_CAPACITY(s) \
 	((int) ((VARSIZE(s) - RFM_STATE_HDRSZ) / sizeof(int32)))
 #define RFM_STATE_MAX_DAYS	((int) ((MaxAllocSize - RFM_STATE_HDRSZ) / sizeof(int32)))
-#define RFM_INITIAL_CAPACITY 6
+/*
+ * A new state is 128 bytes (the header and 16 days): palloc rounds small
+ * requests up to a power of two anyway, so fewer days would save nothing,
+ * and 16 days cover most customers without a growth step.  Growth doubles
+ * the size, keeping it a power of two.
+ */
+#define RFM_INITIAL_SIZE	128
+#define RFM_INITIAL_CAPACITY ((int) ((RFM_INITIAL_SIZE - RFM_STATE_HDRSZ) / sizeof(int32)))
 
 #define DatumGetRfmState(x)		((RfmState *) PG_DETOAST_DATUM(x))
 #define PG_GETARG_RFM_STATE_P(n) DatumGetRfmState(PG_GETARG_DATUM(n))
@@ -513,6 +520,26 @@ RfmStateCopy(const RfmState *s, int capacity)
 	memcpy(n, s, RFM_STATE_HDRSZ + s->ndays * sizeof(int32));
 	SET_VARSIZE(n, RFM_STATE_HDRSZ + capacity * sizeof(int32));
 	return n;
+}
+
+/*
+ * RfmGrownCapacity returns the capacity of a state twice the size of s
+ * that holds at least need days.
+ */
+static int
+RfmGrownCapacity(const RfmState *s, int need)
+{
+	Size		size = VARSIZE(s);
+	int			cap;
+
+	do
+	{
+		if (size > MaxAllocSize / 2)
+			return Max(need, RFM_STATE_MAX_DAYS);
+		size *= 2;
+		cap = (int) ((size - RFM_STATE_HDRSZ) / sizeof(int32));
+	} while (cap < need);
+	return cap;
 }
 
 /* qsort comparator for int32 days */
@@ -1179,7 +1206,7 @@ RfmTransition(FunctionCallInfo fcinfo, int tsarg, int amtarg, int endarg,
 		if (s->ndays > cap / 2)
 		{
 			/* grow: a copy in the per-tuple context, the executor keeps it */
-			s = RfmStateCopy(s, cap < RFM_STATE_MAX_DAYS / 2 ? cap * 2 : RFM_STATE_MAX_DAYS);
+			s = RfmStateCopy(s, RfmGrownCapacity(s, cap + 1));
 		}
 		/* after compaction the day may already be present */
 		if (!(s->flags & RFM_SORTED) || day > s->days[s->ndays - 1])
@@ -1266,7 +1293,7 @@ clcm_rfm_summary_combine(PG_FUNCTION_ARGS)
 		{
 			int			need = a->ndays + b->ndays;
 
-			a = RfmStateCopy(a, need < RFM_STATE_MAX_DAYS / 2 ? need * 2 : need);
+			a = RfmStateCopy(a, RfmGrownCapacity(a, need));
 		}
 	}
 
