@@ -173,7 +173,7 @@ SELECT clcm.rfm_summary_combine('unit=day;end=100;sorted=1;first_amount=2;total=
 SELECT 'unit=week;end=8826;sorted=0;first_amount=15;total=65;days=8766,8780,8766,8797'::clcm.rfm_state;
 SELECT clcm.rfm_summary_final('unit=week;end=8826;sorted=0;first_amount=15;total=65;days=8766,8780,8766,8797');
 -- text and binary round trips of states built by the aggregate's own
--- functions (binary via COPY to a file in the data directory)
+-- functions (binary via \copy to a file in pg_regress's results directory)
 CREATE AGGREGATE rfm_state_agg(timestamptz, numeric, timestamptz, text) (
   SFUNC = clcm.rfm_summary_transfn, STYPE = clcm.rfm_state);
 CREATE TABLE rfm_states AS
@@ -182,13 +182,8 @@ SELECT cust, rfm_state_agg(ts, amount, '2021-01-01', 'month') AS s
 SELECT count(*) AS states, count(*) FILTER (WHERE s::text::clcm.rfm_state::text = s::text) AS text_round_trip
   FROM rfm_states;
 CREATE TABLE rfm_states2 (LIKE rfm_states);
-DO $$
-BEGIN
-  EXECUTE format('COPY rfm_states TO %L (FORMAT binary)',
-                 current_setting('data_directory') || '/clcm_rfm_states.bin');
-  EXECUTE format('COPY rfm_states2 FROM %L (FORMAT binary)',
-                 current_setting('data_directory') || '/clcm_rfm_states.bin');
-END $$;
+\copy rfm_states TO 'results/rfm_states.bin' (FORMAT binary)
+\copy rfm_states2 FROM 'results/rfm_states.bin' (FORMAT binary)
 SELECT count(*) AS binary_round_trip
   FROM rfm_states a JOIN rfm_states2 b USING (cust) WHERE a.s::text = b.s::text;
 SELECT count(*) AS same_summaries
