@@ -29,8 +29,9 @@
  * time order) a day is appended only if it is later than the last one, so
  * the array holds exactly the distinct days and stays sorted.  Out-of-order
  * input appends anyway; when the array is full it is sorted and
- * de-duplicated in place before it grows, so memory stays within twice the
- * number of distinct days.
+ * de-duplicated in place, and it grows (doubling) only when that frees less
+ * than half of it, so memory stays below four times the number of distinct
+ * days.
  *
  * The state is an ordinary varlena type (not internal): partial aggregates
  * travel between parallel workers, and Citus can push the aggregate down,
