@@ -1,7 +1,7 @@
 -- 045_rfm_summary: clcm.rfm_summary and clcm.rfm_state: markings and the
 -- SQLSTATE of every documented error.
 BEGIN;
-SELECT plan(47);
+SELECT plan(49);
 SET LOCAL TimeZone = 'UTC';
 
 SELECT has_type('clcm', 'rfm_state', 'type clcm.rfm_state exists');
@@ -91,16 +91,47 @@ SELECT throws_ok($$SELECT 'unit=day;end=9;sorted=1;first_amount=0;total=0;days=5
                  'unsorted days marked sorted');
 SELECT throws_ok($$SELECT 'unit=day;end=9;sorted=1;first_amount=2;total=1;days=5'::clcm.rfm_state$$, '22P02', NULL,
                  'total below first_amount');
--- 22P03 invalid_binary_representation: COPY FROM a hand-made binary file
--- whose state has format version 2
+-- 22P03 invalid_binary_representation.  The recv function can only be
+-- reached through the protocol or COPY; a server-side COPY inside throws_ok
+-- reads the binary COPY stream from a program (printf of the bytes), so no
+-- file is written anywhere (COPY FROM PROGRAM needs a superuser or
+-- pg_execute_server_program, as the test cluster's user is).
+-- pg_temp.rfm_bin_state builds the binary form (version, unit, flags, end,
+-- the two sums as 128-bit counts of 10^-9 units, the number of days, days).
+CREATE FUNCTION pg_temp.rfm_i128(a numeric) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT int8send((CASE WHEN h >= 2::numeric ^ 63 THEN h - 2::numeric ^ 64 ELSE h END)::int8)
+      || int8send((CASE WHEN l >= 2::numeric ^ 63 THEN l - 2::numeric ^ 64 ELSE l END)::int8)
+    FROM (SELECT trunc(u / 2::numeric ^ 64) AS h, mod(u, 2::numeric ^ 64) AS l
+            FROM (SELECT CASE WHEN v < 0 THEN v + 2::numeric ^ 128 ELSE v END AS u
+                    FROM (SELECT a * 1000000000 AS v) x) y) z $$;
+CREATE FUNCTION pg_temp.rfm_bin_state(version int, unit int, flags int, end_day int,
+                                      first_amount numeric, total numeric, days int[])
+  RETURNS bytea LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT set_byte(set_byte(set_byte('\x000000'::bytea, 0, version), 1, unit), 2, flags)
+      || int4send(end_day) || pg_temp.rfm_i128(first_amount) || pg_temp.rfm_i128(total)
+      || int4send(cardinality(days))
+      || coalesce((SELECT string_agg(int4send(d), ''::bytea ORDER BY o)
+                     FROM unnest(days) WITH ORDINALITY u(d, o)), ''::bytea) $$;
+-- pg_temp.rfm_copy_cmd: a COPY of one row holding payload into tbl, the
+-- binary COPY stream (signature, flags, header extension, one field,
+-- trailer) printed by printf with octal escapes
+CREATE FUNCTION pg_temp.rfm_copy_cmd(tbl text, payload bytea) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT format('COPY %s FROM PROGRAM %L (FORMAT binary)', tbl, 'printf ''' ||
+         (SELECT string_agg('\' || (b >> 6)::text || ((b >> 3) & 7)::text || (b & 7)::text, ''
+                            ORDER BY i)
+            FROM (SELECT i, get_byte(f, i) AS b FROM generate_series(0, length(f) - 1) i) g)
+         || '''')
+    FROM (SELECT '\x5047434f50590aff0d0a00'::bytea || '\x0000000000000000'::bytea || '\x0001'::bytea
+                 || int4send(length(payload)) || payload || '\xffff'::bytea AS f) x $$;
 CREATE TEMP TABLE rfm_bin (s clcm.rfm_state);
-SELECT lo_from_bytea(0, '\x5047434f50590aff0d0a00'::bytea || '\x00000000' || '\x00000000'
-         || '\x0001' || '\x0000002b' || '\x02' || '\x01' || '\x01' || '\x00000064'
-         || '\x00000000000000000000000000000000' || '\x00000000000000000000000000000000'
-         || '\x00000000' || '\xffff'::bytea) AS loid \gset
-SELECT lo_export(:loid, current_setting('data_directory') || '/clcm_rfm_pgtap.bin') AS exported \gset
-SELECT throws_ok(format('COPY rfm_bin FROM %L (FORMAT binary)', current_setting('data_directory') || '/clcm_rfm_pgtap.bin'),
-                 '22P03', 'invalid external "rfm_state" value', 'malformed binary state');
+SELECT is(pg_temp.rfm_bin_state(1, 2, 1, 8826, 15, 65, '{8766,8780,8797}'),
+          clcm.rfm_state_send('unit=week;end=8826;sorted=1;first_amount=15;total=65;days=8766,8780,8797'),
+          'the test helper builds the bytes of the send function');
+SELECT lives_ok(pg_temp.rfm_copy_cmd('rfm_bin', pg_temp.rfm_bin_state(1, 1, 1, 100, 0, 0, '{}')),
+                'a well-formed binary state loads');
+SELECT throws_ok(pg_temp.rfm_copy_cmd('rfm_bin', pg_temp.rfm_bin_state(2, 1, 1, 100, 0, 0, '{}')),
+                 '22P03', 'invalid external "rfm_state" value', 'binary state of format version 2');
 
 -- NULL and empty results are documented, not errors
 SELECT is((SELECT clcm.rfm_summary(ts, 1, '2024-01-01') FROM (VALUES (NULL::timestamptz)) v(ts)), NULL,
