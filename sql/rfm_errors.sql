@@ -129,7 +129,50 @@ SELECT s FROM rfm_bin;
 \copy (SELECT substr(rfm_bin_state(1, 1, 1, 100, 0, 0, '{5}'), 1, 43)) TO 'results/rfm_errors.bin' (FORMAT binary)
 \copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
 
-DROP TABLE rfm_e, rfm_bin;
+-- One validation for both inputs: the binary input accepts exactly the
+-- states the text input accepts.  A sum of amounts of 10^29 or more (this
+-- value was accepted by the binary input and refused as text, so it could
+-- not be dumped and restored) is refused by both:
+\copy (SELECT rfm_bin_state(1, 1, 0, 1677721600, 16776348.416606208, 101021327682748457538414480580.553998336, '{13240321,262146,3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+SELECT 'unit=day;end=1677721600;sorted=0;first_amount=16776348.416606208;total=101021327682748457538414480580.553998336;days=13240321,262146,3'::clcm.rfm_state;
+-- exactly 10^29: refused by both
+\copy (SELECT rfm_bin_state(1, 1, 0, 1677721600, 0, 100000000000000000000000000000, '{3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+SELECT 'unit=day;end=1677721600;sorted=0;first_amount=0;total=100000000000000000000000000000;days=3'::clcm.rfm_state;
+-- one 10^-9 unit below: accepted by both; text and binary forms round trip
+TRUNCATE rfm_bin;
+\copy (SELECT rfm_bin_state(1, 1, 0, 1677721600, 16776348.416606208, 99999999999999999999999999999.999999999, '{13240321,262146,3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+SELECT s FROM rfm_bin;
+SELECT s::text::clcm.rfm_state::text = s::text AS text_round_trip FROM rfm_bin;
+CREATE TABLE rfm_bin2 (s clcm.rfm_state);
+\copy rfm_bin TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin2 FROM 'results/rfm_errors.bin' (FORMAT binary)
+SELECT a.s::text = b.s::text AS binary_round_trip FROM rfm_bin a, rfm_bin2 b;
+-- values the text form cannot write are refused by the binary input too:
+-- negative sums (128-bit two's complement), unit 5, flags other than sorted
+\copy (SELECT rfm_bin_state(1, 1, 0, 100, -1, 0, '{3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+\copy (SELECT rfm_bin_state(1, 1, 0, 100, 0, -1, '{3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+\copy (SELECT rfm_bin_state(1, 5, 0, 100, 0, 0, '{3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+\copy (SELECT rfm_bin_state(1, 1, 2, 100, 0, 0, '{3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+-- the other rules, as in the text tests above: a day after the end, an end
+-- out of range, unsorted days marked sorted, amounts without days
+\copy (SELECT rfm_bin_state(1, 1, 1, 0, 0, 0, '{1}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+\copy (SELECT rfm_bin_state(1, 1, 1, 2147483647, 0, 0, '{}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+\copy (SELECT rfm_bin_state(1, 1, 1, 9, 0, 0, '{3,3}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+\copy (SELECT rfm_bin_state(1, 1, 1, 9, 0, 5, '{}')) TO 'results/rfm_errors.bin' (FORMAT binary)
+\copy rfm_bin FROM 'results/rfm_errors.bin' (FORMAT binary)
+SELECT count(*) AS loaded FROM rfm_bin;
+
+DROP TABLE rfm_e, rfm_bin, rfm_bin2;
 DROP FUNCTION rfm_bin_state(int, int, int, int, numeric, numeric, int[]);
 DROP FUNCTION rfm_i128(numeric);
 RESET TimeZone;
