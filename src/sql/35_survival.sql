@@ -75,7 +75,7 @@ COMMENT ON AGGREGATE @extschema@.survival_merge(@extschema@.survival_curve) IS
 	'merge survival curves of disjoint populations';
 
 CREATE FUNCTION @extschema@.survival_table(curve @extschema@.survival_curve)
-	RETURNS TABLE (time float8, at_risk bigint, events bigint, survival float8,
+	RETURNS TABLE ("time" float8, at_risk bigint, events bigint, survival float8,
 				   ci_low float8, ci_high float8)
 	AS 'MODULE_PATHNAME', 'clcm_survival_table'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 100;

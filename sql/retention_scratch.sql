@@ -1,0 +1,16 @@
+CREATE TABLE tx(id bigint, ts timestamptz, amt float8);
+INSERT INTO tx VALUES (1,'2024-01-05',10),(1,'2024-02-05',5),(1,'2024-04-01',1),(2,'2024-01-20',3),(2,'2024-03-01',4),(3,'2024-02-10',7),(3,'2024-02-11',1),(4,'2024-04-15',2);
+SELECT clcm.retention(id, ts) FROM tx;
+SELECT (clcm.retention(id, ts)).* ;
+SELECT r.* FROM (SELECT clcm.retention(id, ts) m FROM tx) s, clcm.retention_table(s.m) r ORDER BY 1,2;
+SELECT r.* FROM (SELECT clcm.retention(id, ts) m FROM tx) s, clcm.retention_table(s.m, 'unbounded') r ORDER BY 1,2;
+SELECT r.* FROM (SELECT clcm.retention(id, ts, 'month', clcm.retention_options(as_of => '2024-05-01')) m FROM tx) s, clcm.retention_table(s.m) r ORDER BY 1,2;
+SELECT r.* FROM (SELECT clcm.retention(id, ts, 'month', clcm.retention_options(recurring => true, as_of => '2024-05-01')) m FROM tx) s, clcm.retention_table(s.m) r ORDER BY 1,2;
+SELECT r.* FROM (SELECT clcm.revenue_retention(id, ts, amt, 'month') m FROM tx) s, clcm.retention_revenue_table(s.m) r ORDER BY 1,2;
+SELECT clcm.retention_activity(ts, 'week') FROM tx GROUP BY id ORDER BY id;
+SELECT clcm.revenue_activity(ts, amt, 'week') FROM tx GROUP BY id ORDER BY id;
+SELECT clcm.retention(a)::text = (SELECT clcm.retention(id, ts, 'week')::text FROM tx) FROM (SELECT clcm.retention_activity(ts, 'week') a FROM tx GROUP BY id) s;
+SELECT m::text::clcm.retention_matrix::text = m::text FROM (SELECT clcm.revenue_retention(id, ts, amt, 'week') m FROM tx) s;
+SELECT clcm.survival(d, o) FROM (VALUES (6,true),(6,true),(6,true),(6,false),(7,true),(9,false),(10,true),(10,false),(11,false),(13,true),(16,true),(17,false),(19,false),(20,false),(22,true),(23,true),(25,false),(32,false),(32,false),(34,false),(35,false)) v(d,o);
+SELECT t.* FROM (SELECT clcm.survival(d, o) c FROM (VALUES (6,true),(6,true),(6,true),(6,false),(7,true),(9,false),(10,true),(10,false),(11,false),(13,true),(16,true),(17,false),(19,false),(20,false),(22,true),(23,true),(25,false),(32,false),(32,false),(34,false),(35,false)) v(d,o)) s, clcm.survival_table(c) t;
+SELECT clcm.median_lifetime(clcm.survival(d, o)) FROM (VALUES (6,true),(6,true),(6,true),(6,false),(7,true),(9,false),(10,true),(10,false),(11,false),(13,true),(16,true),(17,false),(19,false),(20,false),(22,true),(23,true),(25,false),(32,false),(32,false),(34,false),(35,false)) v(d,o);
