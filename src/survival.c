@@ -579,7 +579,9 @@ PG_FUNCTION_INFO_V1(clcm_median_lifetime);
 
 /*
  * clcm.median_lifetime(curve): the smallest duration at which the
- * estimated survival is 0.5 or less; NULL when it never drops that low.
+ * estimated survival is 0.5 or less (within 1e-12, so that a product that
+ * is exactly 0.5 in exact arithmetic counts); NULL when it never drops
+ * that low.
  */
 Datum
 clcm_median_lifetime(PG_FUNCTION_ARGS)
@@ -597,7 +599,8 @@ clcm_median_lifetime(PG_FUNCTION_ARGS)
 		if (it->events > 0)
 		{
 			s *= 1.0 - (float8) it->events / (float8) at_risk;
-			if (s <= 0.5)
+			/* tolerate rounding of a product that is 0.5 exactly */
+			if (s <= 0.5 + 1e-12)
 				PG_RETURN_FLOAT8(it->time);
 		}
 		at_risk -= it->events + it->censored;
