@@ -42,7 +42,7 @@ SELECT "time", at_risk, events, survival
  ORDER BY "time";
 -- S reaches exactly 0.5 as a product (5/6 * 3/5 = 0.5): the median is that time
 SELECT clcm.median_lifetime(clcm.survival(t, o)) AS median_exact_half
-  FROM (VALUES (1, true), (2, false), (3, true), (3, true), (4, false), (5, false)) v(t, o);
+  FROM (VALUES (1, true), (3, true), (3, true), (4, false), (5, false), (6, false)) v(t, o);
 -- survival never reaches 0.5: NULL median; a curve ending at 0 has NULL bounds there
 SELECT clcm.median_lifetime(clcm.survival(t, o)) AS median_never
   FROM (VALUES (1, true), (2, false), (3, false)) v(t, o);
