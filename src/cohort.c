@@ -111,7 +111,13 @@ typedef struct RetState
 	uint64		count;
 	char	   *arena;
 	Size		arena_left;
+	/* RK_INT8 head counts: rows buffered for a prefetching batch */
+	int			npend;
+	int64		pend_key[64];
+	int32		pend_period[64];
 } RetState;
+
+#define RET_BATCH	64
 
 #define RET_INITIAL_CAP		64
 #define RET_ARENA_CHUNK		(64 * 1024)
@@ -578,6 +584,53 @@ RetEntrySet(RetState *st, RetEntry *e, int32 p)
 	RetEntryWords(e)[w - e->wbase] |= RetBit(p);
 }
 
+/*
+ * Process the buffered rows of a bigint head-count state.  Looking up a
+ * random customer in a large table costs a cache miss; computing the slots
+ * of a whole batch first and prefetching them lets those misses overlap.
+ */
+static void
+RetFlush(RetState *st)
+{
+	uint64		hash[RET_BATCH];
+	uint64		mask;
+	int			n = st->npend;
+
+	if (n == 0)
+		return;
+	while ((st->count + n) * 10 > st->cap * 7)
+		RetGrow(st);
+	mask = st->cap - 1;
+	for (int i = 0; i < n; i++)
+	{
+		hash[i] = RetHashInt(st->pend_key[i]);
+		__builtin_prefetch(&st->table[hash[i] & mask]);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		uint64		j = hash[i] & mask;
+		int64		ik = st->pend_key[i];
+		RetEntry   *e;
+
+		for (;;)
+		{
+			e = &st->table[j];
+			if (e->nwords == 0)
+			{
+				e->hash = hash[i];
+				e->key.i = ik;
+				st->count++;
+				break;
+			}
+			if (e->key.i == ik)
+				break;
+			j = (j + 1) & mask;
+		}
+		RetEntrySet(st, e, st->pend_period[i]);
+	}
+	st->npend = 0;
+}
+
 /* add amount to period p of e's revenue */
 static void
 RetEntryAddRev(RetState *st, RetEntry *e, int32 p, float8 amount)
@@ -760,6 +813,17 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 		PG_RETURN_POINTER(st);
 	p = RetTsToPeriod(&st->cfg, ts);
 
+	if (!st->has_data || ts > st->max_ts)
+		st->max_ts = ts;
+	st->has_data = true;
+	if (st->keykind == RK_INT8 && !revenue)
+	{
+		st->pend_key[st->npend] = PG_GETARG_INT64(1);
+		st->pend_period[st->npend] = p;
+		if (++st->npend == RET_BATCH)
+			RetFlush(st);
+		PG_RETURN_POINTER(st);
+	}
 	switch (st->keykind)
 	{
 		case RK_INT8:
@@ -792,9 +856,6 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 		RetCheckAmount(amount);
 		RetEntryAddRev(st, e, p, amount);
 	}
-	if (!st->has_data || ts > st->max_ts)
-		st->max_ts = ts;
-	st->has_data = true;
 	PG_RETURN_POINTER(st);
 }
 
@@ -868,8 +929,11 @@ RetEntryMerge(RetState *st, RetEntry *e, int32 wbase, int32 nwords,
 static void
 RetStateMerge(RetState *dst, RetState *src)
 {
-	uint64		n = (src->keykind == RK_NONE) ? 1 : src->cap;
+	uint64		n;
 
+	RetFlush(dst);
+	RetFlush(src);
+	n = (src->keykind == RK_NONE) ? 1 : src->cap;
 	RetCheckCompatible(dst->cfg.unit, dst->cfg.week_start, dst->cfg.flags,
 					   dst->cfg.as_of, dst->cfg.tzname,
 					   src->cfg.unit, src->cfg.week_start, src->cfg.flags,
@@ -944,6 +1008,7 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 
 	RetAggContext(fcinfo);
 	st = (RetState *) PG_GETARG_POINTER(0);
+	RetFlush(st);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, RET_FORMAT_VERSION);
 	pq_sendbyte(&buf, st->cfg.unit);
@@ -1343,6 +1408,7 @@ clcm_retention_final(PG_FUNCTION_ARGS)
 	st = PG_ARGISNULL(0) ? NULL : (RetState *) PG_GETARG_POINTER(0);
 	if (st == NULL || !st->has_data)
 		PG_RETURN_NULL();
+	RetFlush(st);
 
 	for (uint64 i = 0; i < st->cap; i++)
 	{
