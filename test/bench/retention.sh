@@ -32,9 +32,9 @@ SQL
 
 # run one statement in a fresh session; print "seconds peak_kB"
 measure() {
-	local sql=$1 out
+	local sql=$1 workers=${2:-$WORKERS} out
 	out=$(psql -X -q -v ON_ERROR_STOP=1 2>&1 <<SQL
-SET max_parallel_workers_per_gather = $WORKERS;
+SET max_parallel_workers_per_gather = $workers;
 SET work_mem = '64MB';
 SET log_statement_stats = on;
 SET client_min_messages = log;
@@ -92,13 +92,18 @@ read -r t_sql m_sql < <(measure "$Q_SQL")
 read -r t_one m_one < <(measure "$Q_ONE")
 read -r t_two m_two < <(measure "$Q_TWO")
 read -r t_rev m_rev < <(measure "$Q_REV")
-awk -v c="$t_count" -v s="$t_sql" -v o="$t_one" -v t="$t_two" -v r="$t_rev" \
-    -v mc="$m_count" -v ms="$m_sql" -v mo="$m_one" -v mt="$m_two" -v mr="$m_rev" 'BEGIN {
-	printf "%-34s %9s %10s %10s %12s\n", "query", "seconds", "x count(*)", "plain/this", "peak RSS MB"
-	printf "%-34s %9.3f %10.2f %10s %12.0f\n", "count(*)", c, 1, "", mc / 1024
-	printf "%-34s %9.3f %10.2f %10.2f %12.0f\n", "plain SQL (GROUP BY + window)", s, s / c, 1, ms / 1024
-	printf "%-34s %9.3f %10.2f %10.2f %12.0f\n", "clcm.retention (one call)", o, o / c, s / o, mo / 1024
-	printf "%-34s %9.3f %10.2f %10.2f %12.0f\n", "clcm two-level (activity+retention)", t, t / c, s / t, mt / 1024
-	printf "%-34s %9.3f %10.2f %10.2f %12.0f\n", "clcm.revenue_retention (one call)", r, r / c, s / r, mr / 1024
+read -r t_par m_par < <(measure "$Q_ONE" 2)
+# peak RSS includes the shared buffers the backend touched; the column
+# "over count(*)" subtracts the count(*) run's peak to estimate the
+# aggregate's own memory (the 2-worker row counts the leader only)
+awk -v c="$t_count" -v s="$t_sql" -v o="$t_one" -v t="$t_two" -v r="$t_rev" -v p="$t_par" \
+    -v mc="$m_count" -v ms="$m_sql" -v mo="$m_one" -v mt="$m_two" -v mr="$m_rev" -v mp="$m_par" 'BEGIN {
+	printf "%-38s %9s %10s %10s %12s %14s\n", "query", "seconds", "x count(*)", "plain/this", "peak RSS MB", "over count(*)"
+	printf "%-38s %9.3f %10.2f %10s %12.0f %14s\n", "count(*)", c, 1, "", mc / 1024, ""
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "plain SQL (GROUP BY + window)", s, s / c, 1, ms / 1024, (ms - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.retention (one call)", o, o / c, s / o, mo / 1024, (mo - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm two-level (activity+retention)", t, t / c, s / t, mt / 1024, (mt - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.revenue_retention (one call)", r, r / c, s / r, mr / 1024, (mr - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.retention (one call, 2 workers)", p, p / c, s / p, mp / 1024, (mp - mc) / 1024
 }'
 psql -X -q -c "DROP TABLE bench_tx;"
