@@ -111,13 +111,30 @@ typedef struct RetState
 	uint64		count;
 	char	   *arena;
 	Size		arena_left;
-	/* RK_INT8 head counts: rows buffered for a prefetching batch */
-	int			npend;
-	int64		pend_key[64];
-	int32		pend_period[64];
+	/* one-call states only: row batch and day cache (see RetBatch) */
+	struct RetBatch *batch;
 } RetState;
 
 #define RET_BATCH	64
+#define RET_DCACHE	4096
+
+/*
+ * Per-state helpers of the one-call aggregates, allocated on the first
+ * row (level-1 states, one per customer group, do without): bigint
+ * head-count rows buffered for a prefetching batch, and a cache of the
+ * period of each local day in a window of RET_DCACHE days (computing a
+ * month or week from a day number takes divisions; the cache entry is an
+ * L1/L2 hit).
+ */
+typedef struct RetBatch
+{
+	int			npend;
+	int64		pend_key[RET_BATCH];
+	int32		pend_period[RET_BATCH];
+	bool		dinit;			/* dbase is set */
+	int32		dbase;			/* day of dcache[0] */
+	int32		dcache[RET_DCACHE];	/* period + 1, 0 = not computed */
+} RetBatch;
 
 #define RET_INITIAL_CAP		64
 #define RET_ARENA_CHUNK		(64 * 1024)
@@ -211,11 +228,11 @@ RetPeriodStart(uint8 unit, uint8 week_start, int32 p)
 }
 
 /*
- * Period index of a timestamp in the configured zone.  Infinite
- * timestamps have no period: error.
+ * Local day number (days since 2000-01-01) of a timestamp in the
+ * configured zone.  Infinite timestamps have no period: error.
  */
 static int32
-RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
+RetTsToDays(const RetCfg *cfg, TimestampTz ts)
 {
 	int32		days;
 
@@ -238,7 +255,38 @@ RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
 					 errmsg("timestamp out of range")));
 		days = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 	}
-	return RetDaysToPeriod(cfg->unit, cfg->week_start, days);
+	return days;
+}
+
+/* period index of a timestamp in the configured zone */
+static int32
+RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
+{
+	return RetDaysToPeriod(cfg->unit, cfg->week_start, RetTsToDays(cfg, ts));
+}
+
+/* RetTsToPeriod through the day cache of a one-call state */
+static inline int32
+RetTsToPeriodCached(const RetCfg *cfg, RetBatch *b, TimestampTz ts)
+{
+	int32		days = RetTsToDays(cfg, ts);
+	int64		off;
+	int32		p;
+
+	if (!b->dinit)
+	{
+		b->dbase = days - RET_DCACHE / 2;	/* first use: center on this day */
+		b->dinit = true;
+	}
+	off = (int64) days - b->dbase;
+	if (off < 0 || off >= RET_DCACHE)
+		return RetDaysToPeriod(cfg->unit, cfg->week_start, days);
+	if (b->dcache[off] != 0)
+		return b->dcache[off] - 1;
+	p = RetDaysToPeriod(cfg->unit, cfg->week_start, days);
+	if (p != PG_INT32_MAX)
+		b->dcache[off] = p + 1;
+	return p;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -594,7 +642,8 @@ RetFlush(RetState *st)
 {
 	uint64		hash[RET_BATCH];
 	uint64		mask;
-	int			n = st->npend;
+	RetBatch   *b = st->batch;
+	int			n = b ? b->npend : 0;
 
 	if (n == 0)
 		return;
@@ -603,13 +652,13 @@ RetFlush(RetState *st)
 	mask = st->cap - 1;
 	for (int i = 0; i < n; i++)
 	{
-		hash[i] = RetHashInt(st->pend_key[i]);
+		hash[i] = RetHashInt(b->pend_key[i]);
 		__builtin_prefetch(&st->table[hash[i] & mask]);
 	}
 	for (int i = 0; i < n; i++)
 	{
 		uint64		j = hash[i] & mask;
-		int64		ik = st->pend_key[i];
+		int64		ik = b->pend_key[i];
 		RetEntry   *e;
 
 		for (;;)
@@ -626,9 +675,9 @@ RetFlush(RetState *st)
 				break;
 			j = (j + 1) & mask;
 		}
-		RetEntrySet(st, e, st->pend_period[i]);
+		RetEntrySet(st, e, b->pend_period[i]);
 	}
-	st->npend = 0;
+	b->npend = 0;
 }
 
 /* add amount to period p of e's revenue */
@@ -811,16 +860,25 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 	ts = PG_GETARG_TIMESTAMPTZ(tsidx);
 	if ((st->cfg.flags & RF_AS_OF) && !TIMESTAMP_NOT_FINITE(ts) && ts >= st->cfg.as_of)
 		PG_RETURN_POINTER(st);
-	p = RetTsToPeriod(&st->cfg, ts);
+	if (st->keykind != RK_NONE)
+	{
+		if (st->batch == NULL)
+			st->batch = MemoryContextAllocZero(st->mcxt, sizeof(RetBatch));
+		p = RetTsToPeriodCached(&st->cfg, st->batch, ts);
+	}
+	else
+		p = RetTsToPeriod(&st->cfg, ts);
 
 	if (!st->has_data || ts > st->max_ts)
 		st->max_ts = ts;
 	st->has_data = true;
 	if (st->keykind == RK_INT8 && !revenue)
 	{
-		st->pend_key[st->npend] = PG_GETARG_INT64(1);
-		st->pend_period[st->npend] = p;
-		if (++st->npend == RET_BATCH)
+		RetBatch   *b = st->batch;
+
+		b->pend_key[b->npend] = PG_GETARG_INT64(1);
+		b->pend_period[b->npend] = p;
+		if (++b->npend == RET_BATCH)
 			RetFlush(st);
 		PG_RETURN_POINTER(st);
 	}
@@ -1179,30 +1237,35 @@ RetTzLen(const char *tz)
 	return (int32) TYPEALIGN(8, strlen(tz) + 1);
 }
 
+/* cohort sizes of a matrix */
 static inline int64 *
 RetMatSize(RetentionMatrix *m)
 {
 	return (int64 *) (m->data + m->tzlen);
 }
 
+/* number of cohorts (and of periods) of a matrix */
 static inline int64
 RetMatNCoh(const RetentionMatrix *m)
 {
 	return (int64) m->last - m->first + 1;
 }
 
+/* classic counts, one per cell */
 static inline int64 *
 RetMatActive(RetentionMatrix *m)
 {
 	return RetMatSize(m) + RetMatNCoh(m);
 }
 
+/* counts of customers whose last active period is the cell's */
 static inline int64 *
 RetMatLastk(RetentionMatrix *m)
 {
 	return RetMatActive(m) + RetNCells(RetMatNCoh(m));
 }
 
+/* revenue per cell (RF_REVENUE only) */
 static inline float8 *
 RetMatRev(RetentionMatrix *m)
 {
@@ -1447,12 +1510,14 @@ clcm_retention_final(PG_FUNCTION_ARGS)
 
 #define RET_ACT_HDR		MAXALIGN(offsetof(RetentionActivity, data))
 
+/* bitmap words of an activity */
 static inline uint64 *
 RetActWords(RetentionActivity *a)
 {
 	return (uint64 *) (a->data + a->tzlen);
 }
 
+/* revenue items of an activity */
 static inline RetRevItem *
 RetActRev(RetentionActivity *a)
 {
