@@ -34,6 +34,11 @@ SELECT clcm.retention_merge(m) FROM (
 -- a day matrix spanning 9000 years is too large (54000)
 SELECT clcm.retention(id, ts, 'day') FROM (VALUES (1::bigint, timestamptz '1000-01-01 00:00+00'),
   (2, '9999-01-01 00:00+00')) v(id, ts);
+-- one customer spanning a century of days: refused as soon as it is seen
+SELECT clcm.retention(1::bigint, ts, 'day') FROM (VALUES (timestamptz '2000-01-01 00:00+00'),
+  ('2100-01-01 00:00+00')) v(ts);
+SELECT clcm.retention_activity(ts, 'day') FROM (VALUES (timestamptz '2000-01-01 00:00+00'),
+  ('2100-01-01 00:00+00')) v(ts);
 -- malformed literals (22P02)
 SELECT 'junk'::clcm.retention_matrix;
 SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 first=0 last=0 complete=-1 size=1 active=2 lastk=1'::clcm.retention_matrix;

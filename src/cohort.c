@@ -563,6 +563,21 @@ RetLookup(RetState *st, uint64 hash, int64 ik, const char *k, int32 len, bool *f
 }
 
 /*
+ * Error for data spanning more periods than a matrix can hold (checked
+ * early, per customer, so that memory stays bounded).
+ */
+static void
+RetTooManyPeriods(int64 nperiods)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("retention matrix would have too many cells"),
+			 errdetail("The data spans " INT64_FORMAT " periods; at most %d cells are allowed.",
+					   nperiods, (int) RET_MAX_CELLS),
+			 errhint("Use a longer period or an as_of cut-off.")));
+}
+
+/*
  * Make the bitmap of e cover words [lo, hi] (it may already cover part of
  * that range); new words are zero.
  */
@@ -596,10 +611,8 @@ RetEntryCover(RetState *st, RetEntry *e, int32 lo, int32 hi)
 	nhi = Max(hi, e->wbase + e->nwords - 1);
 	if (nlo == e->wbase && nhi == e->wbase + e->nwords - 1)
 		return;
-	if ((int64) nhi - nlo + 1 > PG_INT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("retention activity spans too many periods")));
+	if ((int64) nhi - nlo + 1 > RET_MAX_WORDS)
+		RetTooManyPeriods((int64) (nhi - nlo + 1) * 64);
 	n = nhi - nlo + 1;
 	old = RetEntryWords(e);
 	if (n <= 2)
@@ -1280,12 +1293,7 @@ RetMatBytes(int32 first, int32 last, const char *tz, uint8 flags)
 	int64		ncells;
 
 	if (ncoh < 1 || ncoh > 1000000 || (ncells = RetNCells(ncoh)) > RET_MAX_CELLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("retention matrix would have too many cells"),
-				 errdetail("The data spans " INT64_FORMAT " periods; at most %d cells are allowed.",
-						   ncoh, (int) RET_MAX_CELLS),
-				 errhint("Use a longer period or an as_of cut-off.")));
+		RetTooManyPeriods(ncoh);
 	return RET_MAT_HDR + RetTzLen(tz) + sizeof(int64) * (ncoh + 2 * ncells)
 		+ ((flags & RF_REVENUE) ? sizeof(float8) * ncells : 0);
 }
@@ -2426,7 +2434,7 @@ RetActFromParts(RetCfg *cfg, int64 end, int32 np, const int32 *ps,
 	}
 	wlo = RetWord(ps[0]);
 	whi = RetWord(ps[np - 1]);
-	if ((int64) whi - wlo + 1 > 1000000)
+	if ((int64) whi - wlo + 1 > RET_MAX_WORDS)
 	{
 		*detail = "The activity spans too many periods.";
 		return NULL;

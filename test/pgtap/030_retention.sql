@@ -1,7 +1,7 @@
 -- 030_retention: SQLSTATEs of the documented retention errors and the
 -- markings of the retention functions.
 BEGIN;
-SELECT plan(42);
+SELECT plan(43);
 CREATE TEMP TABLE t30 (id bigint, ts timestamptz, amt float8);
 INSERT INTO t30 VALUES (1, '2024-01-01 00:00+00', 1), (2, '2024-02-01 00:00+00', 2);
 
@@ -42,6 +42,8 @@ SELECT throws_ok($$SELECT clcm.retention(a) FROM (SELECT clcm.retention_activity
                  '22023', NULL, 'level 2 over activities with different options');
 SELECT throws_ok($$SELECT clcm.retention(id, ts, 'day') FROM (VALUES (1::bigint, timestamptz '1000-01-01 00:00+00'),
                    (2, '9999-01-01 00:00+00')) v(id, ts)$$, '54000', NULL, 'matrix too large');
+SELECT throws_ok($$SELECT clcm.retention_activity(ts, 'day') FROM (VALUES (timestamptz '2000-01-01 00:00+00'),
+                   ('2100-01-01 00:00+00')) v(ts)$$, '54000', NULL, 'one customer spanning too many periods');
 SELECT throws_ok($$SELECT 'junk'::clcm.retention_matrix$$, '22P02', NULL, 'malformed matrix literal');
 SELECT throws_ok($$SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 first=0 last=0 complete=-1 size=1 active=2 lastk=1'::clcm.retention_matrix$$,
                  '22P02', NULL, 'inconsistent matrix literal');
