@@ -545,6 +545,21 @@ RetGrow(RetState *st)
 }
 
 /*
+ * Make room for n more customers without growing on the way.  Needed
+ * before inserting the entries of another table in its slot order (merge,
+ * deserialize): inserting hash-ordered keys into a smaller table that
+ * grows as it fills makes long probe runs (quadratic time).
+ */
+static void
+RetReserve(RetState *st, uint64 n)
+{
+	if (st->keykind == RK_NONE)
+		return;
+	while ((st->count + n) * 10 > st->cap * 7)
+		RetGrow(st);
+}
+
+/*
  * Find or insert the entry of a customer.  A new entry is returned with
  * nwords == 0; the caller sets at least one period right away.
  */
@@ -1117,6 +1132,8 @@ RetStateMerge(RetState *dst, RetState *src)
 
 	RetFlushAll(dst);
 	RetFlushAll(src);
+	if (src->keykind != RK_NONE)
+		RetReserve(dst, src->count);
 	n = (src->keykind == RK_NONE) ? 1 : src->cap;
 	RetCheckCompatible(dst->cfg.unit, dst->cfg.week_start, dst->cfg.flags,
 					   dst->cfg.as_of, dst->cfg.tzname,
@@ -1279,6 +1296,10 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	RetCfgSetTz(&st->cfg, pq_getmsgstring(&buf));
 	st->configured = true;
 	count = pq_getmsgint64(&buf);
+	/* every entry takes at least 20 bytes: do not trust a larger count */
+	if (count < 0 || count > (buf.len - buf.cursor) / 20)
+		elog(ERROR, "corrupt retention state");
+	RetReserve(st, (uint64) count);
 	for (int64 i = 0; i < count; i++)
 	{
 		int64		ik = 0;
