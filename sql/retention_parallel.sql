@@ -38,9 +38,9 @@ ANALYZE par_act;
 EXPLAIN (COSTS OFF) SELECT clcm.retention(a) FROM par_act;
 SELECT (SELECT clcm.retention(a) FROM par_act)::text = one_call AS two_level_parallel_same FROM par_serial;
 RESET parallel_setup_cost;
--- a large state (more than 65,536 customers) switches to bucketed mode;
--- 20,000 rows of one customer after the switch fill its bucket, which is
--- folded mid-scan.  The two-level form and text ids take other paths.
+-- a large state (70,001 customers, 20,000 rows of one of them at the end)
+-- grows its table many times while rows are batched;
+-- the two-level form and text ids take other paths.
 SET max_parallel_workers_per_gather = 0;
 CREATE TABLE big_tx AS
 SELECT (i % 70000)::bigint AS id,

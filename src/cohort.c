@@ -117,17 +117,6 @@ typedef struct RetState
 
 #define RET_BATCH	64
 #define RET_DCACHE	4096
-#define RET_NBUCKETS	256
-#define RET_BUCKET_CAP	8192
-/* switch a bigint head-count state to bucketed mode at this many customers */
-#define RET_BUCKET_MIN	65536
-
-/* a buffered row of bucketed mode */
-typedef struct RetPair
-{
-	int64		key;
-	int32		period;
-} RetPair;
 
 /*
  * Per-state helpers of the one-call aggregates, allocated on the first
@@ -142,9 +131,6 @@ typedef struct RetBatch
 	int			npend;
 	int64		pend_key[RET_BATCH];
 	int32		pend_period[RET_BATCH];
-	/* bucketed mode (large tables): rows by top 8 bits of their hash */
-	struct RetPair *bbuf;		/* RET_NBUCKETS x RET_BUCKET_CAP, or NULL */
-	int32		bcount[256];
 	bool		dinit;			/* dbase is set */
 	int32		dbase;			/* day of dcache[0] */
 	int32		dcache[RET_DCACHE];	/* period + 1, 0 = not computed */
@@ -449,17 +435,6 @@ RetHashInt(int64 k)
 	return x;
 }
 
-/*
- * Home slot of a hash in a table of cap (a power of two) slots: the high
- * bits of the hash, so that hashes sharing their top 8 bits (one bucket of
- * RetDrain) have their slots in one contiguous 1/256 of the table.
- */
-static inline uint64
-RetSlot(uint64 hash, uint64 cap)
-{
-	return hash >> (64 - pg_leftmost_one_pos64(cap));
-}
-
 /* the bitmap words of an entry */
 static inline uint64 *
 RetEntryWords(RetEntry *e)
@@ -534,7 +509,7 @@ RetGrow(RetState *st)
 
 		if (e->nwords == 0)
 			continue;
-		j = RetSlot(e->hash, newcap);
+		j = e->hash & mask;
 		while (nt[j].nwords != 0)
 			j = (j + 1) & mask;
 		nt[j] = *e;
@@ -545,10 +520,9 @@ RetGrow(RetState *st)
 }
 
 /*
- * Make room for n more customers without growing on the way.  Needed
- * before inserting the entries of another table in its slot order (merge,
- * deserialize): inserting hash-ordered keys into a smaller table that
- * grows as it fills makes long probe runs (quadratic time).
+ * Make room for n more customers without growing on the way (merge,
+ * deserialize), so that a large incoming state costs one table allocation
+ * instead of a series of doublings.
  */
 static void
 RetReserve(RetState *st, uint64 n)
@@ -577,7 +551,7 @@ RetLookup(RetState *st, uint64 hash, int64 ik, const char *k, int32 len, bool *f
 	if ((st->count + 1) * 10 > st->cap * 7)
 		RetGrow(st);
 	mask = st->cap - 1;
-	j = RetSlot(hash, st->cap);
+	j = hash & mask;
 	for (;;)
 	{
 		RetEntry   *e = &st->table[j];
@@ -706,11 +680,11 @@ RetFlush(RetState *st)
 	for (int i = 0; i < n; i++)
 	{
 		hash[i] = RetHashInt(b->pend_key[i]);
-		__builtin_prefetch(&st->table[RetSlot(hash[i], st->cap)]);
+		__builtin_prefetch(&st->table[hash[i] & mask]);
 	}
 	for (int i = 0; i < n; i++)
 	{
-		uint64		j = RetSlot(hash[i], st->cap);
+		uint64		j = hash[i] & mask;
 		int64		ik = b->pend_key[i];
 		RetEntry   *e;
 
@@ -731,89 +705,6 @@ RetFlush(RetState *st)
 		RetEntrySet(st, e, b->pend_period[i]);
 	}
 	b->npend = 0;
-	if (st->count >= RET_BUCKET_MIN && b->bbuf == NULL)
-		b->bbuf = MemoryContextAllocExtended(st->mcxt,
-											 sizeof(RetPair) * RET_NBUCKETS * RET_BUCKET_CAP,
-											 MCXT_ALLOC_HUGE);
-}
-
-/*
- * Bucketed mode.  Once the table is much larger than the CPU caches, a
- * random probe per row is a cache miss.  Rows are then appended to 256
- * buckets by the top 8 bits of their hash, and a full bucket set is
- * folded bucket by bucket: the home slots of one bucket's rows lie in one
- * contiguous 1/256 of the table (RetSlot), a region small enough to stay
- * in cache while the bucket is processed.
- */
-static void
-RetDrain(RetState *st)
-{
-	RetBatch   *b = st->batch;
-
-	if (b == NULL || b->bbuf == NULL)
-		return;
-	for (int k = 0; k < RET_NBUCKETS; k++)
-	{
-		RetPair    *pairs = b->bbuf + (Size) k * RET_BUCKET_CAP;
-		int			n = b->bcount[k];
-		uint64		mask;
-
-		if (n == 0)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		while ((st->count + n) * 10 > st->cap * 7)
-			RetGrow(st);
-		mask = st->cap - 1;
-		for (int i = 0; i < n; i++)
-		{
-			int64		ik = pairs[i].key;
-			uint64		hash = RetHashInt(ik);
-			uint64		j = RetSlot(hash, st->cap);
-			RetEntry   *e;
-
-			if (i + 8 < n)
-				__builtin_prefetch(&st->table[RetSlot(RetHashInt(pairs[i + 8].key), st->cap)]);
-			for (;;)
-			{
-				e = &st->table[j];
-				if (e->nwords == 0)
-				{
-					e->hash = hash;
-					e->key.i = ik;
-					st->count++;
-					break;
-				}
-				if (e->key.i == ik)
-					break;
-				j = (j + 1) & mask;
-			}
-			RetEntrySet(st, e, pairs[i].period);
-		}
-		b->bcount[k] = 0;
-	}
-}
-
-/* append a bigint head-count row to its bucket, draining when it is full */
-static inline void
-RetBucketAdd(RetState *st, int64 ik, int32 p)
-{
-	RetBatch   *b = st->batch;
-	int			k = (int) (RetHashInt(ik) >> 56);
-	RetPair    *pair;
-
-	if (b->bcount[k] == RET_BUCKET_CAP)
-		RetDrain(st);
-	pair = b->bbuf + (Size) k * RET_BUCKET_CAP + b->bcount[k]++;
-	pair->key = ik;
-	pair->period = p;
-}
-
-/* process every buffered row */
-static void
-RetFlushAll(RetState *st)
-{
-	RetFlush(st);
-	RetDrain(st);
 }
 
 /* add amount to period p of e's revenue */
@@ -1012,11 +903,6 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 	{
 		RetBatch   *b = st->batch;
 
-		if (b->bbuf != NULL)
-		{
-			RetBucketAdd(st, PG_GETARG_INT64(1), p);
-			PG_RETURN_POINTER(st);
-		}
 		b->pend_key[b->npend] = PG_GETARG_INT64(1);
 		b->pend_period[b->npend] = p;
 		if (++b->npend == RET_BATCH)
@@ -1130,8 +1016,8 @@ RetStateMerge(RetState *dst, RetState *src)
 {
 	uint64		n;
 
-	RetFlushAll(dst);
-	RetFlushAll(src);
+	RetFlush(dst);
+	RetFlush(src);
 	if (src->keykind != RK_NONE)
 		RetReserve(dst, src->count);
 	n = (src->keykind == RK_NONE) ? 1 : src->cap;
@@ -1209,7 +1095,7 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 
 	RetAggContext(fcinfo);
 	st = (RetState *) PG_GETARG_POINTER(0);
-	RetFlushAll(st);
+	RetFlush(st);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, RET_FORMAT_VERSION);
 	pq_sendbyte(&buf, st->cfg.unit);
@@ -1613,7 +1499,7 @@ clcm_retention_final(PG_FUNCTION_ARGS)
 	st = PG_ARGISNULL(0) ? NULL : (RetState *) PG_GETARG_POINTER(0);
 	if (st == NULL || !st->has_data)
 		PG_RETURN_NULL();
-	RetFlushAll(st);
+	RetFlush(st);
 
 	for (uint64 i = 0; i < st->cap; i++)
 	{
