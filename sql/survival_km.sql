@@ -88,3 +88,18 @@ SELECT clcm.survival(-1, true);
 SELECT clcm.survival('NaN', true);
 SELECT clcm.survival('Infinity', false);
 DROP TABLE km_6mp, km_bin, km_bin2;
+
+-- harden-7: counts above 2^61 - 1 are refused before anything is summed
+SELECT '{1:9223372036854775807:9223372036854775807}'::clcm.survival_curve;
+SELECT '{1:2305843009213693952:0}'::clcm.survival_curve;
+SELECT '{1:2305843009213693951:0}'::clcm.survival_curve;
+-- merging: 4 x (2^61 - 1) fits, 5 x leaves bigint (22003), both for one
+-- duration (summed per item) and for distinct durations (total at risk)
+SELECT clcm.survival_merge(c) FROM (SELECT '{1:2305843009213693951:0}'::clcm.survival_curve c
+  FROM generate_series(1, 4)) s;
+SELECT clcm.survival_merge(c) FROM (SELECT '{1:2305843009213693951:0}'::clcm.survival_curve c
+  FROM generate_series(1, 5)) s;
+SELECT count(*) FROM clcm.survival_table((SELECT clcm.survival_merge(('{' || g || ':2305843009213693951:0}')::clcm.survival_curve)
+  FROM generate_series(1, 5) g));
+SELECT clcm.median_lifetime((SELECT clcm.survival_merge(('{' || g || ':2305843009213693951:0}')::clcm.survival_curve)
+  FROM generate_series(1, 5) g));

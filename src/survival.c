@@ -28,6 +28,7 @@
 
 #include <math.h>
 
+#include "common/int.h"
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -87,6 +88,28 @@ SurvAlloc(int32 cap)
 	return c;
 }
 
+/* error for counts that no longer fit in bigint after merging curves */
+static void
+SurvCountOverflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("survival curve counts are out of range")));
+}
+
+/* total number of customers of a normalized curve (error on overflow) */
+static int64
+SurvTotal(const SurvCurve *c)
+{
+	int64		total = 0;
+
+	for (int32 i = 0; i < c->n; i++)
+		if (pg_add_s64_overflow(total, c->items[i].events, &total) ||
+			pg_add_s64_overflow(total, c->items[i].censored, &total))
+			SurvCountOverflow();
+	return total;
+}
+
 /* order items by time */
 static int
 SurvItemCmp(const void *a, const void *b)
@@ -127,8 +150,9 @@ SurvNormalize(SurvCurve *c)
 			next = &tail[j++];
 		if (k > 0 && out[k - 1].time == next->time)
 		{
-			out[k - 1].events += next->events;
-			out[k - 1].censored += next->censored;
+			if (pg_add_s64_overflow(out[k - 1].events, next->events, &out[k - 1].events) ||
+				pg_add_s64_overflow(out[k - 1].censored, next->censored, &out[k - 1].censored))
+				SurvCountOverflow();
 		}
 		else
 			out[k++] = *next;
@@ -296,8 +320,12 @@ SurvCheck(const SurvCurve *c)
 			return "Durations must be finite and greater than or equal to zero.";
 		if (i > 0 && it->time <= c->items[i - 1].time)
 			return "Durations must be strictly increasing.";
-		if (it->events < 0 || it->censored < 0 || it->events + it->censored == 0 ||
-			it->events > PG_INT64_MAX / 4 || it->censored > PG_INT64_MAX / 4)
+		/* ranges first: the sums below must not overflow */
+		if (it->events < 0 || it->censored < 0)
+			return "Counts must be non-negative and not both zero.";
+		if (it->events > PG_INT64_MAX / 4 || it->censored > PG_INT64_MAX / 4)
+			return "The counts are too large.";
+		if (it->events + it->censored == 0)
 			return "Counts must be non-negative and not both zero.";
 		total += it->events + it->censored;
 		if (total > PG_INT64_MAX / 4)
@@ -538,8 +566,7 @@ clcm_survival_table(PG_FUNCTION_ARGS)
 	float8		v = 0.0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (int32 i = 0; i < c->n; i++)
-		at_risk += c->items[i].events + c->items[i].censored;
+	at_risk = SurvTotal(c);
 	for (int32 i = 0; i < c->n; i++)
 	{
 		SurvItem   *it = &c->items[i];
@@ -590,8 +617,7 @@ clcm_median_lifetime(PG_FUNCTION_ARGS)
 	int64		at_risk = 0;
 	float8		s = 1.0;
 
-	for (int32 i = 0; i < c->n; i++)
-		at_risk += c->items[i].events + c->items[i].censored;
+	at_risk = SurvTotal(c);
 	for (int32 i = 0; i < c->n; i++)
 	{
 		SurvItem   *it = &c->items[i];
