@@ -48,3 +48,12 @@ SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- e
 SELECT 'v1 period=week tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 periods=5'::clcm.retention_activity;
 SELECT 'v1 period=week tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 periods=-1'::clcm.retention_activity;
 DROP TABLE err_tx;
+
+-- harden-8: a last-activity count above the cohort size is refused (22P02);
+-- this one would wrap around to the size 2 if the counts were summed first
+SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=766490400000000 first=288 last=291 complete=290 size=2,1,0,1 active=2,1,1,1,1,0,0,0,0,1 lastk=9223372036854775807,9223372036854775807,2,2,1,0,0,0,0,1'::clcm.retention_matrix;
+-- the same matrix with honest counts is accepted
+SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=766490400000000 first=288 last=291 complete=290 size=2,1,0,1 active=2,1,1,1,1,0,0,0,0,1 lastk=0,0,1,1,1,0,0,0,0,1'::clcm.retention_matrix IS NOT NULL AS accepted;
+-- merged cohort sizes that leave bigint (22003)
+SELECT clcm.retention_merge(m) FROM (SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 first=0 last=0 complete=-1 size=9223372036854775807 active=9223372036854775807 lastk=9223372036854775807'::clcm.retention_matrix m
+  FROM generate_series(1, 2)) s;

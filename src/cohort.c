@@ -35,6 +35,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -1341,6 +1342,15 @@ RetMatAlloc(uint8 unit, uint8 ws, uint8 flags, int64 as_of, const char *tz,
 	return m;
 }
 
+/* error for matrix counts that no longer fit in bigint */
+static void
+RetCountOverflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("retention matrix counts are out of range")));
+}
+
 /*
  * Add one customer, active in the sorted periods ps[0..np-1] with revenue
  * items rev[0..nrev-1], to the matrix.  The periods must lie in
@@ -1365,6 +1375,9 @@ RetMatAddCustomer(RetentionMatrix *m, const int32 *ps, int32 np,
 		int64		row = RetCell(ncoh, i, 0);
 
 		Assert(cp >= m->first && lastp <= m->last);
+		/* active and lastk cells never exceed size, so they cannot overflow */
+		if (size[i] == PG_INT64_MAX)
+			RetCountOverflow();
 		size[i]++;
 		for (int32 j = c; j < np; j++)
 			active[row + (ps[j] - cp)]++;
@@ -1402,7 +1415,9 @@ RetMatAddMatrix(RetentionMatrix *dst, RetentionMatrix *src)
 		if (ssize[i] == 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		dsize[i + off] += ssize[i];
+		/* cells are at most the size: checking the size covers them */
+		if (pg_add_s64_overflow(dsize[i + off], ssize[i], &dsize[i + off]))
+			RetCountOverflow();
 		for (int64 k = 0; k < sn - i; k++)
 		{
 			dact[drow + k] += sact[srow + k];
@@ -2173,7 +2188,9 @@ RetMatCheck(RetentionMatrix *m, const char **detail)
 		}
 		for (int64 k = 0; k < ncoh - i; k++)
 		{
-			if (active[row + k] < 0 || active[row + k] > size[i] || lastk[row + k] < 0)
+			/* sum <= size[i] here, so size[i] - sum cannot overflow */
+			if (active[row + k] < 0 || active[row + k] > size[i] ||
+				lastk[row + k] < 0 || lastk[row + k] > size[i] - sum)
 			{
 				*detail = "A count is negative or exceeds its cohort size.";
 				return false;
