@@ -57,3 +57,15 @@ SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- e
 -- merged cohort sizes that leave bigint (22003)
 SELECT clcm.retention_merge(m) FROM (SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 first=0 last=0 complete=-1 size=9223372036854775807 active=9223372036854775807 lastk=9223372036854775807'::clcm.retention_matrix m
   FROM generate_series(1, 2)) s;
+
+-- harden-9: subnormal amounts print and read back (dump and restore)
+SELECT clcm.revenue_activity(timestamptz '2024-01-01 00:00+00', 1e-310, 'day')::text AS activity;
+SELECT a::text::clcm.retention_activity::text = a::text AS activity_round_trip
+  FROM (SELECT clcm.revenue_activity(timestamptz '2024-01-01 00:00+00', 1e-310, 'day') a) s;
+SELECT clcm.revenue_retention(1::bigint, timestamptz '2024-01-01 00:00+00', 1e-310, 'day')::text AS matrix;
+SELECT m::text::clcm.retention_matrix::text = m::text AS matrix_round_trip
+  FROM (SELECT clcm.revenue_retention(id, ts, amt, 'day') m
+          FROM (VALUES (1::bigint, timestamptz '2024-01-01 00:00+00', 4.9e-324::float8),
+                       (2, '2024-01-02 00:00+00', 2.2250738585072014e-308)) v(id, ts, amt)) s;
+-- an amount that underflows to zero is still refused (22P02)
+SELECT 'v1 period=day tz=UTC week_start=monday recurring=f revenue=t as_of=- end=757382400000000 periods=8766 amounts=8766:1e-400'::clcm.retention_activity;

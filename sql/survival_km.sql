@@ -103,3 +103,12 @@ SELECT count(*) FROM clcm.survival_table((SELECT clcm.survival_merge(('{' || g |
   FROM generate_series(1, 5) g));
 SELECT clcm.median_lifetime((SELECT clcm.survival_merge(('{' || g || ':2305843009213693951:0}')::clcm.survival_curve)
   FROM generate_series(1, 5) g));
+
+-- harden-9: subnormal durations print and read back (dump and restore)
+SELECT clcm.survival(1e-310, true)::text AS subnormal;
+SELECT clcm.survival(d, true)::text::clcm.survival_curve::text AS round_trip
+  FROM (VALUES (1e-310::float8), (4.9e-324), (2.2250738585072014e-308), (1)) v(d);
+SELECT '{4.9e-324:1:0, 1e-310:0:1}'::clcm.survival_curve;
+-- still refused: underflow to zero and overflow to infinity (22P02)
+SELECT '{1e-400:1:0}'::clcm.survival_curve;
+SELECT '{1e400:1:0}'::clcm.survival_curve;

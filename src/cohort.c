@@ -1980,6 +1980,24 @@ RetExpectKey(RetParser *ps, const char *key)
 	return start;
 }
 
+/*
+ * strtod as float8in accepts it: ERANGE is an error only for results that
+ * overflow to infinity or underflow to zero; a subnormal result (e.g.
+ * 1e-310, which float8out prints) is kept, so every printed value reads
+ * back.  Returns false when no number was read or it is out of range.
+ */
+static bool
+RetStrtod(const char *p, char **end, double *v)
+{
+	errno = 0;
+	*v = strtod(p, end);
+	if (*end == p)
+		return false;
+	if (errno == ERANGE && (*v == 0.0 || isinf(*v)))
+		return false;
+	return true;
+}
+
 /* parse a whole int64 token */
 static int64
 RetParseInt(RetParser *ps, const char *tok, const char *what)
@@ -2027,9 +2045,9 @@ RetParseList(RetParser *ps, char *tok, int64 n, void *out, bool is_float, const 
 		errno = 0;
 		if (is_float)
 		{
-			double		v = strtod(p, &end);
+			double		v;
 
-			if (end == p || errno != 0 || isnan(v) || isinf(v))
+			if (!RetStrtod(p, &end, &v) || isnan(v) || isinf(v))
 			{
 				snprintf(detail, sizeof(detail), "An element of %s is not a finite number.", what);
 				RetSyntaxError(ps->type, ps->input, detail);
@@ -2521,9 +2539,7 @@ clcm_retention_activity_in(PG_FUNCTION_ARGS)
 				RetSyntaxError(ps.type, input, "Amounts are written period:amount.");
 			*colon = '\0';
 			rev[nrev].period = RetParseInt32(&ps, p, "amounts");
-			errno = 0;
-			rev[nrev].amount = strtod(colon + 1, &end2);
-			if (end2 == colon + 1 || *end2 != '\0' || errno != 0)
+			if (!RetStrtod(colon + 1, &end2, &rev[nrev].amount) || *end2 != '\0')
 				RetSyntaxError(ps.type, input, "An amount is not a number.");
 			nrev++;
 		}

@@ -378,6 +378,24 @@ clcm_survival_curve_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(s.data);
 }
 
+/*
+ * strtod as float8in accepts it: ERANGE is an error only for results that
+ * overflow to infinity or underflow to zero; a subnormal result (e.g.
+ * 1e-310, which float8out prints) is kept, so every printed value reads
+ * back.  Returns false when no number was read or it is out of range.
+ */
+static bool
+SurvStrtod(const char *p, char **end, double *v)
+{
+	errno = 0;
+	*v = strtod(p, end);
+	if (*end == p)
+		return false;
+	if (errno == ERANGE && (*v == 0.0 || isinf(*v)))
+		return false;
+	return true;
+}
+
 /* error for a malformed curve literal */
 static void
 SurvSyntaxError(const char *input, const char *detail)
@@ -410,9 +428,7 @@ clcm_survival_curve_in(PG_FUNCTION_ARGS)
 		SurvItem	it;
 		long long	v;
 
-		errno = 0;
-		it.time = strtod(p, &end);
-		if (end == p || errno != 0)
+		if (!SurvStrtod(p, &end, &it.time))
 			SurvSyntaxError(input, "A duration is not a number.");
 		p = end;
 		while (isspace((unsigned char) *p))
