@@ -69,3 +69,33 @@ SELECT m::text::clcm.retention_matrix::text = m::text AS matrix_round_trip
                        (2, '2024-01-02 00:00+00', 2.2250738585072014e-308)) v(id, ts, amt)) s;
 -- an amount that underflows to zero is still refused (22P02)
 SELECT 'v1 period=day tz=UTC week_start=monday recurring=f revenue=t as_of=- end=757382400000000 periods=8766 amounts=8766:1e-400'::clcm.retention_activity;
+
+-- harden-5: clcm.retention_matrix_add and clcm.retention_matrix_combine
+-- work as plain functions and never modify their arguments
+CREATE TABLE ret_plain AS
+  SELECT clcm.retention(a) AS m
+    FROM (SELECT clcm.retention_activity(ts, 'day') a
+            FROM (VALUES (1, timestamptz '2024-01-01 10:00+00'), (1, '2024-01-02 10:00+00'),
+                         (2, '2024-01-02 11:00+00')) v(id, ts) GROUP BY id) s;
+CREATE TABLE ret_plain_act AS
+  SELECT clcm.retention_activity(ts, 'day') AS a
+    FROM (VALUES (timestamptz '2024-01-01 12:00+00'), ('2024-01-03 09:00+00')) v(ts);
+SELECT m::text AS before FROM ret_plain;
+SELECT clcm.retention_matrix_add(m, a)::text AS added FROM ret_plain, ret_plain_act;
+SELECT clcm.retention_matrix_combine(m, m)::text AS doubled FROM ret_plain;
+SELECT m::text AS unchanged FROM ret_plain;
+SELECT clcm.retention_matrix_add(NULL, a)::text AS from_null FROM ret_plain_act;
+SELECT clcm.retention_matrix_add(m, NULL)::text = m::text AS null_activity_skipped FROM ret_plain;
+-- the plain call equals the aggregate over all three customers
+SELECT clcm.retention_matrix_add(m, a)::text =
+       (SELECT clcm.retention(a)::text FROM (
+          SELECT clcm.retention_activity(ts, 'day') a
+            FROM (VALUES (1, timestamptz '2024-01-01 10:00+00'), (1, '2024-01-02 10:00+00'),
+                         (2, '2024-01-02 11:00+00'), (3, '2024-01-01 12:00+00'),
+                         (3, '2024-01-03 09:00+00')) v(id, ts) GROUP BY id) s) AS same_as_aggregate
+  FROM ret_plain, ret_plain_act;
+DROP TABLE ret_plain, ret_plain_act;
+-- support functions with an internal state cannot be called from SQL at
+-- all: no SQL expression has type internal (42846 from the parser)
+SELECT clcm.retention_sfunc(NULL::internal, 1::bigint, timestamptz '2024-01-01 00:00+00');
+SELECT clcm.retention_final(NULL::internal);

@@ -112,3 +112,21 @@ SELECT '{4.9e-324:1:0, 1e-310:0:1}'::clcm.survival_curve;
 -- still refused: underflow to zero and overflow to infinity (22P02)
 SELECT '{1e-400:1:0}'::clcm.survival_curve;
 SELECT '{1e400:1:0}'::clcm.survival_curve;
+
+-- harden-5: the support functions work as plain functions, return a
+-- finished curve and never modify their arguments
+SELECT clcm.survival_sfunc(NULL, 1, true);
+SELECT clcm.survival_sfunc(clcm.survival_sfunc(NULL, 2, false), 1, true);
+SELECT clcm.survival_sfunc('{1:1:0}', NULL, true);
+SELECT clcm.survival_sfunc(NULL, NULL, true) IS NULL AS null_state_stays_null;
+SELECT clcm.survival_sfunc(NULL, -1, true);
+SELECT clcm.survival_combine(NULL, '{1:1:0}');
+SELECT clcm.survival_combine('{1:1:0}', NULL);
+SELECT clcm.survival_final('{1:1:0,2:0:1}');
+CREATE TABLE km_plain (c clcm.survival_curve);
+INSERT INTO km_plain VALUES ('{1:1:0,3:0:2}');
+SELECT clcm.survival_sfunc(c, 2, true) AS plus_one, clcm.survival_sfunc(c, 3, false) AS plus_censoring,
+       clcm.survival_combine(c, c) AS doubled, clcm.survival_combine(c, '{0.5:0:1}') AS merged
+  FROM km_plain;
+SELECT c AS unchanged FROM km_plain;
+DROP TABLE km_plain;

@@ -47,6 +47,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -758,14 +759,21 @@ RetCheckAmount(float8 amount)
 
 /* ------------------------------------------------------- transition */
 
-/* memory context of the aggregate, or error when not called as one */
+/*
+ * Memory context of the aggregate, or error when not called as one: the
+ * support functions with an internal state cannot work outside an
+ * aggregate (SQL can only hand them a NULL state).
+ */
 static MemoryContext
 RetAggContext(FunctionCallInfo fcinfo)
 {
 	MemoryContext aggcxt;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "retention aggregate function called in non-aggregate context");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function %s can only be called as an aggregate support function",
+						get_func_name(fcinfo->flinfo->fn_oid))));
 	return aggcxt;
 }
 
@@ -875,7 +883,9 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 			else if (idtype == UUIDOID)
 				keykind = RK_UUID;
 			else
-				elog(ERROR, "unexpected customer id type %u", idtype);
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("retention customer ids must be bigint, text or uuid")));
 		}
 		st = RetStateCreate(aggcxt, keykind);
 		RetConfigure(fcinfo, st, pidx, revenue);
@@ -1027,7 +1037,9 @@ RetStateMerge(RetState *dst, RetState *src)
 					   src->cfg.unit, src->cfg.week_start, src->cfg.flags,
 					   src->cfg.as_of, src->cfg.tzname);
 	if (dst->keykind != src->keykind)
-		elog(ERROR, "cannot combine retention states of different key types");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("cannot combine retention states of different customer id types")));
 	for (uint64 i = 0; i < n; i++)
 	{
 		RetEntry   *s = (src->keykind == RK_NONE) ? &src->one : &src->table[i];
@@ -1141,6 +1153,15 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/* error for a serialized state that does not parse */
+static void
+RetCorruptState(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("corrupt retention state")));
+}
+
 PG_FUNCTION_INFO_V1(clcm_retention_deserialize);
 
 /* rebuild a state from clcm_retention_serialize output */
@@ -1166,13 +1187,15 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	buf.maxlen = buf.len;
 	buf.cursor = 0;
 	if (pq_getmsgbyte(&buf) != RET_FORMAT_VERSION)
-		elog(ERROR, "unsupported retention state format");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("unsupported retention state format")));
 	unit = pq_getmsgbyte(&buf);
 	ws = pq_getmsgbyte(&buf);
 	flags = pq_getmsgbyte(&buf);
 	keykind = pq_getmsgbyte(&buf);
 	if (unit > RP_YEAR || ws > 6 || (flags & ~RF_ALL) || keykind > RK_UUID)
-		elog(ERROR, "corrupt retention state");
+		RetCorruptState();
 	st = RetStateCreate(aggcxt, keykind);
 	st->has_data = pq_getmsgbyte(&buf) != 0;
 	RetCfgDefaults(&st->cfg, unit);
@@ -1185,7 +1208,7 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	count = pq_getmsgint64(&buf);
 	/* every entry takes at least 20 bytes: do not trust a larger count */
 	if (count < 0 || count > (buf.len - buf.cursor) / 20)
-		elog(ERROR, "corrupt retention state");
+		RetCorruptState();
 	RetReserve(st, (uint64) count);
 	for (int64 i = 0; i < count; i++)
 	{
@@ -1210,14 +1233,14 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 		{
 			len = pq_getmsgint(&buf, 4);
 			if (len < 0)
-				elog(ERROR, "corrupt retention state");
+				RetCorruptState();
 			k = pq_getmsgbytes(&buf, len);
 			hash = hash_bytes_extended((const unsigned char *) k, len, 0);
 		}
 		wbase = pq_getmsgint(&buf, 4);
 		nwords = pq_getmsgint(&buf, 4);
 		if (nwords <= 0 || nwords > (buf.len - buf.cursor) / 8)
-			elog(ERROR, "corrupt retention state");
+			RetCorruptState();
 		if (nwords > wcap)
 		{
 			wcap = Max(nwords, 16);
@@ -1227,7 +1250,7 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 			words[j] = (uint64) pq_getmsgint64(&buf);
 		nrev = pq_getmsgint(&buf, 4);
 		if (nrev < 0 || nrev > (buf.len - buf.cursor) / 12)
-			elog(ERROR, "corrupt retention state");
+			RetCorruptState();
 		if (nrev > rcap)
 		{
 			rcap = Max(nrev, 16);
@@ -1648,7 +1671,9 @@ RetActFirst(RetentionActivity *a)
 	for (int32 j = 0; j < a->nwords; j++)
 		if (w[j] != 0)
 			return (a->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]);
-	elog(ERROR, "empty retention activity");
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("retention activity has no active period")));
 	return 0;
 }
 
@@ -1657,7 +1682,9 @@ PG_FUNCTION_INFO_V1(clcm_retention_matrix_add);
 /*
  * clcm.retention(activity) transition: fold one customer's activity into
  * the matrix state (modified in place when called as an aggregate and
- * the activity fits, else grown to a new matrix).
+ * the activity fits, else grown to a new matrix).  Called as a plain
+ * function the matrix argument is never modified: a new matrix is
+ * returned.
  */
 Datum
 clcm_retention_matrix_add(PG_FUNCTION_ARGS)
@@ -1671,13 +1698,19 @@ clcm_retention_matrix_add(PG_FUNCTION_ARGS)
 	int32		pscap = 0;
 	int32		np;
 
-	if (!inagg)
-		elog(ERROR, "retention aggregate function called in non-aggregate context");
 	if (PG_ARGISNULL(1))
 	{
 		if (m == NULL)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(m);
+	}
+	if (!inagg && m != NULL)
+	{
+		/* the argument may be a stored value: work on a copy */
+		RetentionMatrix *copy = palloc(VARSIZE(m));
+
+		memcpy(copy, m, VARSIZE(m));
+		m = copy;
 	}
 	a = PG_GETARG_RETACTIVITY_P(1);
 	first = RetActFirst(a);

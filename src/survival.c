@@ -170,7 +170,15 @@ SurvFinish(SurvCurve *c)
 {
 	SurvCurve  *r;
 
-	SurvNormalize(c);
+	/* never normalize the argument itself: it may be a stored value */
+	if (c->ntail > 0)
+	{
+		SurvCurve  *copy = palloc(VARSIZE(c));
+
+		memcpy(copy, c, VARSIZE(c));
+		c = copy;
+		SurvNormalize(c);
+	}
 	r = SurvAlloc(c->n);
 	r->n = c->n;
 	memcpy(r->items, c->items, sizeof(SurvItem) * c->n);
@@ -208,23 +216,35 @@ PG_FUNCTION_INFO_V1(clcm_survival_sfunc);
 /*
  * clcm.survival(duration, observed) transition.  Rows with a NULL
  * duration or observed flag are skipped; negative, NaN and infinite
- * durations are errors.
+ * durations are errors.  In an aggregate the state is updated in place;
+ * called as a plain function the argument is left alone and a new,
+ * finished curve (the argument plus the one duration) is returned.
  */
 Datum
 clcm_survival_sfunc(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	SurvCurve  *c;
+	bool		inagg = AggCheckCallContext(fcinfo, &aggcxt);
+	SurvCurve  *c = NULL;
 	float8		d;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "clcm_survival_sfunc called in non-aggregate context");
-	c = PG_ARGISNULL(0) ? NULL : (SurvCurve *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
-		if (c == NULL)
+		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(c);
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (!PG_ARGISNULL(0))
+	{
+		if (inagg)
+			c = (SurvCurve *) PG_GETARG_POINTER(0);
+		else
+		{
+			SurvCurve  *arg = PG_GETARG_SURVCURVE_P(0);
+
+			c = palloc(VARSIZE(arg));
+			memcpy(c, arg, VARSIZE(arg));
+		}
 	}
 	d = PG_GETARG_FLOAT8(1);
 	if (isnan(d) || isinf(d) || d < 0)
@@ -237,6 +257,8 @@ clcm_survival_sfunc(PG_FUNCTION_ARGS)
 	if (c == NULL)
 		c = SurvAlloc(64);		/* current context; the executor copies it */
 	c = SurvAppend(c, d, PG_GETARG_BOOL(2) ? 1 : 0, PG_GETARG_BOOL(2) ? 0 : 1);
+	if (!inagg)
+		c = SurvFinish(c);
 	PG_RETURN_POINTER(c);
 }
 
@@ -245,7 +267,8 @@ PG_FUNCTION_INFO_V1(clcm_survival_combine);
 /*
  * Combine two curves (partial aggregates or curves of disjoint
  * populations).  The first argument is modified in place only when it is
- * the aggregate's own state.
+ * the aggregate's own state; called as a plain function it returns a new,
+ * finished curve.
  */
 Datum
 clcm_survival_combine(PG_FUNCTION_ARGS)
@@ -282,6 +305,8 @@ clcm_survival_combine(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 		a = SurvAppend(a, b->items[i].time, b->items[i].events, b->items[i].censored);
 	}
+	if (!inagg)
+		a = SurvFinish(a);
 	PG_RETURN_POINTER(a);
 }
 

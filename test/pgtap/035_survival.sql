@@ -1,7 +1,7 @@
 -- 035_survival: SQLSTATEs of the documented survival errors and the
 -- markings of the survival functions.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 SELECT throws_ok($$SELECT clcm.survival(-1, true)$$, '22023', NULL, 'negative duration');
 SELECT throws_ok($$SELECT clcm.survival('NaN', false)$$, '22023', NULL, 'NaN duration');
 SELECT throws_ok($$SELECT clcm.survival('infinity', true)$$, '22023', NULL, 'infinite duration');
@@ -15,6 +15,10 @@ SELECT throws_ok($$SELECT clcm.survival_merge(c) FROM (SELECT '{1:23058430092136
 SELECT is(clcm.survival(1e-310, true)::text::clcm.survival_curve::text, '{1e-310:1:0}',
           'a subnormal duration reads back (dump and restore)');
 SELECT throws_ok($$SELECT '{1e-400:1:0}'::clcm.survival_curve$$, '22P02', NULL, 'a duration that underflows to zero');
+SELECT is(clcm.survival_sfunc(clcm.survival_sfunc(NULL, 2, false), 1, true)::text, '{1:1:0,2:0:1}',
+          'survival_sfunc works as a plain function (finished curve)');
+SELECT is(clcm.survival_combine('{1:1:0}', '{1:0:2,3:1:0}')::text, '{1:1:2,3:1:0}',
+          'survival_combine works as a plain function');
 SELECT ok((SELECT clcm.survival(d, true) FROM (VALUES (1.0)) v(d) WHERE false) IS NULL, 'empty input gives NULL');
 SELECT is((SELECT clcm.survival(d, o)::text FROM (VALUES (1.0, true), (NULL, true), (2, NULL)) v(d, o)),
           '{1:1:0}', 'rows with a NULL are skipped');
