@@ -32,7 +32,7 @@ REGRESS_BTYD =
 REGRESS_RFM =
 
 # activity triggers, rules, refresh, transition analytics
-REGRESS_ACTIVITY =
+REGRESS_ACTIVITY = markov_basic
 
 # hardening, upgrade
 REGRESS_HARDEN =
