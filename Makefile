@@ -20,7 +20,7 @@ DOCS = $(wildcard doc/*.md)
 # One variable per capability (kept apart so parallel work merges cleanly).
 
 # models, stage guard, history
-REGRESS_STAGE =
+REGRESS_STAGE = model_shipped model_define guard_basic guard_misattach
 
 # retention cohorts, survival
 REGRESS_COHORT =
