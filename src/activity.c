@@ -309,7 +309,7 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 					 " JOIN " CLCM_SCHEMA ".activity_facts f"
 					 " ON f.table_name OPERATOR(pg_catalog.=) $1"
 					 " AND f.customer_key OPERATOR(pg_catalog.=) CAST(c2.%s AS text)"
-					 " JOIN " CLCM_SCHEMA ".stage_rule r"
+					 " JOIN " CLCM_SCHEMA ".stage_rule_effective r"
 					 " ON r.model OPERATOR(pg_catalog.=) $2"
 					 " AND (r.from_stage OPERATOR(pg_catalog.=) %s"
 					 " OR r.from_stage OPERATOR(pg_catalog.=) '*')"
@@ -704,7 +704,7 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 
 		initStringInfo(&sql);
 		appendStringInfoString(&sql,
-							   "SELECT r.to_stage FROM " CLCM_SCHEMA ".stage_rule r"
+							   "SELECT r.to_stage FROM " CLCM_SCHEMA ".stage_rule_effective r"
 							   " WHERE r.model OPERATOR(pg_catalog.=) $1"
 							   " AND (r.from_stage OPERATOR(pg_catalog.=) $2"
 							   " OR r.from_stage OPERATOR(pg_catalog.=) '*')"

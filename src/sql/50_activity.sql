@@ -46,8 +46,9 @@ CREATE TABLE @extschema@.stage_rule (
 	threshold numeric,
 	period interval,
 	priority integer NOT NULL DEFAULT 100,
+	enabled boolean NOT NULL DEFAULT true,
 	shipped boolean NOT NULL DEFAULT false,
-	PRIMARY KEY (model, from_stage, to_stage, condition)
+	PRIMARY KEY (model, from_stage, to_stage, condition, shipped)
 );
 COMMENT ON TABLE @extschema@.stage_rule IS
 	'rules that move a customer''s stage: for a model, from a stage (or *), to a stage, when a condition holds';
@@ -57,13 +58,35 @@ COMMENT ON COLUMN @extschema@.stage_rule.condition IS
 COMMENT ON COLUMN @extschema@.stage_rule.threshold IS 'for purchases (an integer >= 1) and revenue (>= 0)';
 COMMENT ON COLUMN @extschema@.stage_rule.period IS 'for inactivity and tenure (> 0)';
 COMMENT ON COLUMN @extschema@.stage_rule.priority IS 'when several rules fire, the lowest priority wins';
-COMMENT ON COLUMN @extschema@.stage_rule.shipped IS 'rule created by CREATE EXTENSION (not dumped by pg_dump)';
+COMMENT ON COLUMN @extschema@.stage_rule.enabled IS 'false turns the rule off';
+COMMENT ON COLUMN @extschema@.stage_rule.shipped IS
+	'rule created by CREATE EXTENSION (not dumped by pg_dump); a user rule (shipped = false) with the same model, stages and condition replaces it';
 
 -- Rules are configuration: readable by everyone, changed by the extension
 -- owner (grant INSERT, UPDATE, DELETE to a rules administrator if needed).
 REVOKE ALL ON @extschema@.stage_rule FROM PUBLIC;
 GRANT SELECT ON @extschema@.stage_rule TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_rule', 'WHERE NOT shipped');
+
+-- The rules in force: enabled rules, where a user rule replaces the
+-- shipped rule with the same model, stages and condition.  (Changing a
+-- shipped row in place would not survive pg_dump; insert a user row.)
+CREATE VIEW @extschema@.stage_rule_effective AS
+SELECT r.model, r.from_stage, r.to_stage, r.condition, r.threshold, r.period,
+	   r.priority, r.shipped
+  FROM @extschema@.stage_rule r
+ WHERE r.enabled
+   AND NOT (r.shipped
+			AND EXISTS (SELECT 1 FROM @extschema@.stage_rule u
+						 WHERE NOT u.shipped
+						   AND u.model OPERATOR(pg_catalog.=) r.model
+						   AND u.from_stage OPERATOR(pg_catalog.=) r.from_stage
+						   AND u.to_stage OPERATOR(pg_catalog.=) r.to_stage
+						   AND u.condition OPERATOR(pg_catalog.=) r.condition));
+COMMENT ON VIEW @extschema@.stage_rule_effective IS
+	'the stage rules in force: enabled, user rules replacing shipped ones with the same model, stages and condition';
+REVOKE ALL ON @extschema@.stage_rule_effective FROM PUBLIC;
+GRANT SELECT ON @extschema@.stage_rule_effective TO PUBLIC;
 
 /*
  * Validates a rule against its model: known stages (22023), a transition
@@ -77,6 +100,12 @@ AS $$
 DECLARE
 	model_stages text[];
 BEGIN
+	IF NOT (NEW.condition OPERATOR(pg_catalog.=) ANY
+			(ARRAY['activity', 'purchases', 'revenue', 'inactivity', 'tenure']::text[])) THEN
+		RAISE EXCEPTION 'unrecognized rule condition "%"', NEW.condition
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'The conditions are activity, purchases, revenue, inactivity and tenure.';
+	END IF;
 	SELECT m.stages INTO model_stages
 	  FROM @extschema@.model m
 	 WHERE m.name OPERATOR(pg_catalog.=) NEW.model;
@@ -114,36 +143,36 @@ BEGIN
 	END IF;
 	IF NEW.condition OPERATOR(pg_catalog.=) 'activity' THEN
 		IF NEW.threshold IS NOT NULL OR NEW.period IS NOT NULL THEN
-			RAISE EXCEPTION 'an activity rule takes neither threshold nor period'
+			RAISE EXCEPTION 'rule condition "activity" takes neither threshold nor period'
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 	ELSIF NEW.condition OPERATOR(pg_catalog.=) 'purchases'
 		  OR NEW.condition OPERATOR(pg_catalog.=) 'revenue' THEN
 		IF NEW.threshold IS NULL OR NEW.period IS NOT NULL THEN
-			RAISE EXCEPTION 'a % rule needs a threshold and no period', NEW.condition
+			RAISE EXCEPTION 'rule condition "%" needs a threshold and no period', NEW.condition
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 		IF NEW.threshold OPERATOR(pg_catalog.=) 'NaN'::numeric
 		   OR NEW.threshold OPERATOR(pg_catalog.=) 'Infinity'::numeric
 		   OR NEW.threshold OPERATOR(pg_catalog.<) 0::numeric THEN
-			RAISE EXCEPTION 'threshold of a % rule must be a finite number greater than or equal to 0, not %',
+			RAISE EXCEPTION 'threshold of rule condition "%" must be a finite number greater than or equal to 0, not %',
 				NEW.condition, NEW.threshold
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 		IF NEW.condition OPERATOR(pg_catalog.=) 'purchases'
 		   AND (NEW.threshold OPERATOR(pg_catalog.<) 1::numeric
 				OR NEW.threshold OPERATOR(pg_catalog.<>) pg_catalog.trunc(NEW.threshold)) THEN
-			RAISE EXCEPTION 'threshold of a purchases rule must be an integer greater than or equal to 1, not %',
+			RAISE EXCEPTION 'threshold of rule condition "purchases" must be an integer greater than or equal to 1, not %',
 				NEW.threshold
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 	ELSE
 		IF NEW.period IS NULL OR NEW.threshold IS NOT NULL THEN
-			RAISE EXCEPTION 'a % rule needs a period and no threshold', NEW.condition
+			RAISE EXCEPTION 'rule condition "%" needs a period and no threshold', NEW.condition
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 		IF NEW.period OPERATOR(pg_catalog.<=) '0'::interval THEN
-			RAISE EXCEPTION 'period of a % rule must be greater than 0, not %',
+			RAISE EXCEPTION 'period of rule condition "%" must be greater than 0, not %',
 				NEW.condition, NEW.period
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
