@@ -15,17 +15,19 @@
  * or the same function FOR EACH STATEMENT with REFERENCING NEW TABLE, which
  * handles a whole INSERT ... SELECT set-based.  For each customer touched:
  *
- *	1. the customer row is locked (FOR NO KEY UPDATE), which serialises
- *	   concurrent orders of one customer and fails for unknown customers
- *	   (23503, like a foreign key);
- *	2. its facts row is upserted (INSERT ... ON CONFLICT DO UPDATE) as the
+ *	1. its facts row is upserted (INSERT ... ON CONFLICT DO UPDATE) as the
  *	   owner of clcm.activity_facts (the only writer; ordinary roles may
- *	   read it), switching user only around that statement;
- *	3. the best firing rule (lowest priority) whose move the model allows
- *	   is applied by an UPDATE of the customer table under
- *	   clcm.reason = 'activity', so the table's clcm.stage_guard validates
- *	   and records the move; this repeats (without the activity condition)
- *	   until no rule fires, at most once per stage of the model.
+ *	   read it), switching user only around that statement.  The row lock
+ *	   of the upsert serialises concurrent events of one customer;
+ *	2. the customer's stage is read (a new snapshot, so it sees what an
+ *	   earlier concurrent event committed); an unknown customer is an
+ *	   error (23503, like a foreign key);
+ *	3. the first firing rule (lowest priority) whose move the model allows
+ *	   is applied by an UPDATE of the customer table, conditional on the
+ *	   stage just read, under clcm.reason = 'activity', so the table's
+ *	   clcm.stage_guard validates and records the move; this repeats
+ *	   (without the activity condition) until no rule fires, at most once
+ *	   per stage of the model.
  *
  * refresh_stages() runs step 3 set-based over the whole customer table with
  * the time conditions (inactivity, tenure) evaluated as of a given time,
@@ -34,8 +36,10 @@
  *
  * Per-trigger configuration (resolved columns, model, prepared plans) is
  * cached per backend, keyed by trigger OID, and dropped by a relcache
- * callback when either table changes.  Rules are read by the plans each
- * time, so rule changes apply immediately.
+ * callback when either table changes.  The row-level path evaluates the
+ * rules in C from a per-model cache (clcm.stage_rule_effective) dropped
+ * when clcm.stage_rule, clcm.transition or clcm.model change; the
+ * set-based paths read the rules in SQL.
  *
  *-------------------------------------------------------------------------
  */
@@ -68,6 +72,7 @@
 #include "utils/date.h"
 
 #include "clcm.h"
+#include "stage.h"
 
 /* Cached configuration of one track_activity trigger. */
 typedef struct ActivityConfig
@@ -92,9 +97,13 @@ typedef struct ActivityConfig
 	char	   *ev_cust_name;	/* quoted event column names */
 	char	   *ev_ts_name;
 	char	   *ev_amount_name;
-	SPIPlanPtr	lock_plan;		/* row level: lock customer, read stage */
+	Oid			key_typid;		/* type of the key column */
+	Oid			key_in;			/* its input function ... */
+	Oid			key_ioparam;
+	Oid			key_out;		/* ... and output function */
+	Oid			stage_typid;	/* type of the stage column */
 	SPIPlanPtr	facts_plan;		/* row level: upsert facts */
-	SPIPlanPtr	rule_plan;		/* row level: best firing rule */
+	SPIPlanPtr	stage_plan;		/* row level: read the stage */
 	SPIPlanPtr	move_plan;		/* row level: UPDATE the stage */
 } ActivityConfig;
 
@@ -102,6 +111,8 @@ typedef struct ActivityConfig
 typedef struct ActivityTarget
 {
 	Oid			relid;
+	Oid			key_typid;
+	Oid			stage_typid;
 	char	   *cust_name;
 	char	   *key_col;
 	char	   *stage_col;
@@ -141,8 +152,8 @@ ActivityRelcacheCallback(Datum arg, Oid relid)
 static void
 ActivityConfigRelease(ActivityConfig *cfg)
 {
-	SPIPlanPtr *plans[] = {&cfg->lock_plan, &cfg->facts_plan,
-	&cfg->rule_plan, &cfg->move_plan};
+	SPIPlanPtr *plans[] = {&cfg->facts_plan, &cfg->stage_plan,
+	&cfg->move_plan};
 	char	  **strings[] = {&cfg->cust_name, &cfg->key_col, &cfg->stage_col,
 		&cfg->key_type, &cfg->stage_type, &cfg->model, &cfg->ev_cust_name,
 	&cfg->ev_ts_name, &cfg->ev_amount_name};
@@ -209,6 +220,8 @@ ActivityResolveTarget(Relation cust, const char *key_col,
 				 errdetail("Its type is %s.", format_type_be(stage_typid)),
 				 errhint("Give the column the stage type of a model, e.g. clcm.lifecycle_stage.")));
 	t->relid = RelationGetRelid(cust);
+	t->key_typid = SPI_gettypeid(desc, key_att);
+	t->stage_typid = stage_typid;
 	t->cust_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(cust)),
 											  RelationGetRelationName(cust));
 	t->key_col = pstrdup(quote_identifier(key_col));
@@ -304,7 +317,7 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 	stage_text = psprintf("CAST(c2.%s AS text)", t->stage_col);
 	appendStringInfo(&sql,
 					 "UPDATE %s c SET %s = CAST(m.to_stage AS %s) FROM ("
-					 "SELECT DISTINCT ON (c2.%s) c2.%s AS k, r.to_stage"
+					 "SELECT DISTINCT ON (c2.%s) c2.%s AS k, c2.%s AS s, r.to_stage"
 					 " FROM %s c2"
 					 " JOIN " CLCM_SCHEMA ".activity_facts f"
 					 " ON f.table_name OPERATOR(pg_catalog.=) $1"
@@ -316,7 +329,7 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 					 " AND r.to_stage OPERATOR(pg_catalog.<>) %s"
 					 " WHERE %s AND ",
 					 t->cust_name, t->stage_col, t->stage_type,
-					 t->key_col, t->key_col, t->cust_name, t->key_col,
+					 t->key_col, t->key_col, t->stage_col, t->cust_name, t->key_col,
 					 stage_text, stage_text, scope);
 	ActivityAppendCondition(&sql, activity_expr, "f.purchases", "f.revenue",
 							"f.first_at", "f.last_at",
@@ -324,8 +337,8 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 	ActivityAppendAllowed(&sql, "$2", stage_text);
 	appendStringInfo(&sql,
 					 " ORDER BY c2.%s, r.priority, r.to_stage, r.condition) m"
-					 " WHERE c.%s = m.k",
-					 t->key_col, t->key_col);
+					 " WHERE c.%s = m.k AND c.%s = m.s",
+					 t->key_col, t->key_col, t->stage_col);
 	return sql.data;
 }
 
@@ -496,6 +509,10 @@ ActivityConfigGet(TriggerData *trigdata)
 	cfg->stage_type = pstrdup(t.stage_type);
 	cfg->model = pstrdup(t.model);
 	cfg->nstages = t.nstages;
+	cfg->key_typid = t.key_typid;
+	cfg->stage_typid = t.stage_typid;
+	getTypeInputInfo(t.key_typid, &cfg->key_in, &cfg->key_ioparam);
+	getTypeOutputInfo(t.key_typid, &cfg->key_out, &isvarlena);
 	cfg->ev_cust_name = pstrdup(quote_identifier(args[2]));
 	cfg->ev_ts_name = pstrdup(quote_identifier(args[3]));
 	cfg->ev_amount_name = cfg->ev_amount_att != 0
@@ -517,6 +534,8 @@ ActivityTargetFromConfig(ActivityConfig *cfg, ActivityTarget *t)
 	t->stage_type = cfg->stage_type;
 	t->model = cfg->model;
 	t->nstages = cfg->nstages;
+	t->key_typid = cfg->key_typid;
+	t->stage_typid = cfg->stage_typid;
 }
 
 /*
@@ -575,8 +594,199 @@ ActivityEventAmount(ActivityConfig *cfg, Datum value)
 	return num;
 }
 
+/* ------------------------------------------------------------ rule cache */
+
+/*
+ * The rules in force for one model (clcm.stage_rule_effective), in the
+ * order they are tried (priority, to_stage, condition), with stages as
+ * funnel positions.  Row-level tracking evaluates them in C; the cache is
+ * dropped by the relcache callback when clcm.stage_rule, clcm.transition
+ * or clcm.model change (their statement triggers send relcache
+ * invalidations).
+ */
+typedef struct ActivityRule
+{
+	int			from;			/* funnel position, or -1 for any stage */
+	int			to;				/* funnel position */
+	char		cond;			/* a(ctivity) p(urchases) r(evenue) i(nactivity) t(enure) */
+	int64		count;			/* purchases threshold */
+	Datum		revenue;		/* revenue threshold (numeric) */
+	Interval	period;			/* inactivity / tenure period */
+} ActivityRule;
+
+typedef struct ActivityRuleSet
+{
+	struct ActivityRuleSet *next;
+	char		model[NAMEDATALEN];
+	int			nrules;
+	ActivityRule *rules;
+} ActivityRuleSet;
+
+static MemoryContext ActivityRuleCxt = NULL;
+static ActivityRuleSet *ActivityRules = NULL;
+static Oid	ActivityRuleRelids[3];	/* stage_rule, transition, model */
+
+/*
+ * Relcache callback for the rule cache: drop it when one of the rule
+ * tables changes (or on a full reset).
+ */
+static void
+ActivityRuleCallback(Datum arg, Oid relid)
+{
+	if (ActivityRules == NULL)
+		return;
+	if (relid == InvalidOid || relid == ActivityRuleRelids[0] ||
+		relid == ActivityRuleRelids[1] || relid == ActivityRuleRelids[2])
+	{
+		ActivityRules = NULL;
+		if (ActivityRuleCxt != NULL)
+			MemoryContextReset(ActivityRuleCxt);
+	}
+}
+
+/* Funnel position of a stage label in a model, or -1. */
+static int
+ActivityLabelPosition(ClcmModel *model, const char *label)
+{
+	int			i;
+
+	for (i = 0; i < model->nstages; i++)
+		if (strcmp(model->labels[i], label) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The rules of a model, loading them with SPI (connected) when needed.
+ */
+static ActivityRuleSet *
+ActivityRulesGet(ClcmModel *model)
+{
+	ActivityRuleSet *set;
+	Oid			nsp;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	int			rc;
+	uint64		i;
+	MemoryContext old;
+
+	for (set = ActivityRules; set != NULL; set = set->next)
+		if (strcmp(set->model, model->name) == 0)
+			return set;
+
+	if (ActivityRuleCxt == NULL)
+	{
+		ActivityRuleCxt = AllocSetContextCreate(TopMemoryContext,
+												"clcm activity rules",
+												ALLOCSET_SMALL_SIZES);
+		CacheRegisterRelcacheCallback(ActivityRuleCallback, (Datum) 0);
+	}
+	nsp = get_namespace_oid(CLCM_SCHEMA, false);
+	ActivityRuleRelids[0] = get_relname_relid("stage_rule", nsp);
+	ActivityRuleRelids[1] = get_relname_relid("transition", nsp);
+	ActivityRuleRelids[2] = get_relname_relid("model", nsp);
+
+	values[0] = CStringGetTextDatum(model->name);
+	rc = SPI_execute_with_args("SELECT r.from_stage, r.to_stage, r.condition,"
+							   " r.threshold, r.period"
+							   " FROM " CLCM_SCHEMA ".stage_rule_effective r"
+							   " WHERE r.model OPERATOR(pg_catalog.=) $1"
+							   " ORDER BY r.priority, r.to_stage, r.condition",
+							   1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+
+	old = MemoryContextSwitchTo(ActivityRuleCxt);
+	set = palloc0(sizeof(ActivityRuleSet));
+	strlcpy(set->model, model->name, NAMEDATALEN);
+	set->rules = palloc0(sizeof(ActivityRule) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		ActivityRule *r = &set->rules[set->nrules];
+		char	   *from = SPI_getvalue(tup, desc, 1);
+		char	   *to = SPI_getvalue(tup, desc, 2);
+		char	   *cond = SPI_getvalue(tup, desc, 3);
+		bool		isnull;
+		Datum		d;
+
+		r->from = strcmp(from, "*") == 0 ? -1 : ActivityLabelPosition(model, from);
+		r->to = ActivityLabelPosition(model, to);
+		if ((r->from < 0 && strcmp(from, "*") != 0) || r->to < 0)
+			continue;			/* a stage the model no longer has */
+		r->cond = cond[0];
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+		{
+			r->revenue = datumCopy(d, false, -1);
+			if (r->cond == 'p')
+				r->count = DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
+		}
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		if (!isnull)
+			r->period = *DatumGetIntervalP(d);
+		set->nrules++;
+	}
+	set->next = ActivityRules;
+	ActivityRules = set;
+	MemoryContextSwitchTo(old);
+	return set;
+}
+
+/*
+ * The funnel position the first firing rule moves a customer at position
+ * cur to, or -1.  Event rules only (activity when allow_activity,
+ * purchases, revenue, tenure as of the event time).
+ */
+static int
+ActivityRuleFire(ClcmModel *model, ActivityRuleSet *set, int cur,
+				 int64 purchases, Datum revenue, TimestampTz first_at,
+				 TimestampTz ts, bool allow_activity)
+{
+	int			i;
+
+	for (i = 0; i < set->nrules; i++)
+	{
+		ActivityRule *r = &set->rules[i];
+		bool		fires = false;
+
+		if ((r->from != -1 && r->from != cur) || r->to == cur ||
+			!ClcmModelAllows(model, cur, r->to))
+			continue;
+		switch (r->cond)
+		{
+			case 'a':
+				fires = allow_activity;
+				break;
+			case 'p':
+				fires = purchases >= r->count;
+				break;
+			case 'r':
+				fires = DatumGetBool(DirectFunctionCall2(numeric_ge, revenue,
+														 r->revenue));
+				break;
+			case 't':
+				fires = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+																TimestampTzGetDatum(first_at),
+																IntervalPGetDatum(&r->period))) <= ts;
+				break;
+			default:
+				break;			/* inactivity: refresh_stages only */
+		}
+		if (fires)
+			return r->to;
+	}
+	return -1;
+}
+
 /*
  * Row level: account one event for one customer and apply the rules.
+ *
+ * The facts upsert comes first: its row lock serialises concurrent events
+ * of one customer, so the stage read next (a new snapshot) sees the
+ * committed result of an earlier event.  The stage update is conditional
+ * on the stage read, so a concurrent change by someone else wins.
  */
 static void
 ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
@@ -588,23 +798,28 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 	Datum		amount = (Datum) 0;
 	bool		isnull;
 	char	   *cust_text;
-	Datum		values[7];
-	char		nulls[7];
-	Oid			argtypes[7];
-	int			rc;
-	char	   *stage;
+	Datum		key;
 	char	   *key_text;
-	Datum		first_at;
-	Datum		purchases;
+	Datum		values[4];
+	Oid			argtypes[4];
+	int			rc;
+	TimestampTz first_at;
+	int64		purchases;
 	Datum		revenue;
 	Oid			save_userid;
 	int			save_sec;
+	Oid			stage;
+	ClcmModel  *model;
 	int			step;
 
 	cust_value = heap_getattr(tuple, cfg->ev_cust_att, desc, &isnull);
 	if (isnull)
 		return;					/* not attributable to a customer */
+	/* the key in the key column's type and its canonical text */
 	cust_text = OidOutputFunctionCall(cfg->ev_cust_out, cust_value);
+	key = OidInputFunctionCall(cfg->key_in, cust_text, cfg->key_ioparam, -1);
+	key_text = OidOutputFunctionCall(cfg->key_out, key);
+
 	ts_value = heap_getattr(tuple, cfg->ev_ts_att, desc, &isnull);
 	if (isnull)
 		ereport(ERROR,
@@ -624,38 +839,7 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 			amount = ActivityEventAmount(cfg, a);
 	}
 
-	/* 1. lock the customer and read its stage */
-	if (cfg->lock_plan == NULL)
-	{
-		char	   *sql;
-
-		argtypes[0] = TEXTOID;
-		sql = psprintf("SELECT CAST(c.%s AS text), CAST(c.%s AS text) FROM %s c"
-					   " WHERE c.%s = CAST($1 AS %s) FOR NO KEY UPDATE OF c",
-					   cfg->stage_col, cfg->key_col, cfg->cust_name,
-					   cfg->key_col, cfg->key_type);
-		cfg->lock_plan = ActivityPrepare(sql, 1, argtypes);
-	}
-	values[0] = CStringGetTextDatum(cust_text);
-	rc = SPI_execute_plan(cfg->lock_plan, values, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("track_activity: customer \"%s\" does not exist in table %s",
-						cust_text, cfg->cust_name),
-				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
-	if (SPI_processed > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("track_activity: key \"%s\" matches more than one customer in table %s",
-						cust_text, cfg->cust_name),
-				 errhint("The key column must be unique.")));
-	stage = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	key_text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-
-	/* 2. upsert the facts as the owner of clcm.activity_facts */
+	/* 1. upsert the facts as the owner of clcm.activity_facts */
 	if (cfg->facts_plan == NULL)
 	{
 		argtypes[0] = REGCLASSOID;
@@ -687,82 +871,92 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "upsert of activity facts failed: %s", SPI_result_code_string(rc));
-	first_at = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	purchases = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	revenue = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-	first_at = datumCopy(first_at, true, sizeof(TimestampTz));
-	purchases = datumCopy(purchases, true, sizeof(int64));
-	revenue = datumCopy(revenue, false, -1);
+	first_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 1, &isnull));
+	purchases = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 2, &isnull));
+	revenue = datumCopy(SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 3, &isnull),
+						false, -1);
 
-	if (stage == NULL)
+	/* 2. read the customer's stage (error for an unknown customer) */
+	if (cfg->stage_plan == NULL)
+	{
+		char	   *sql;
+
+		argtypes[0] = cfg->key_typid;
+		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s = $1",
+					   cfg->stage_col, cfg->cust_name, cfg->key_col);
+		cfg->stage_plan = ActivityPrepare(sql, 1, argtypes);
+	}
+	values[0] = key;
+	rc = SPI_execute_plan(cfg->stage_plan, values, NULL, false, 2);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("track_activity: customer \"%s\" does not exist in table %s",
+						key_text, cfg->cust_name),
+				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
+	if (SPI_processed > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("track_activity: key \"%s\" matches more than one customer in table %s",
+						key_text, cfg->cust_name),
+				 errhint("The key column must be unique.")));
+	stage = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
 		return;					/* no stage yet: facts only */
 
-	/* 3. apply the best firing rule until none fires */
-	if (cfg->rule_plan == NULL)
-	{
-		StringInfoData sql;
-
-		initStringInfo(&sql);
-		appendStringInfoString(&sql,
-							   "SELECT r.to_stage FROM " CLCM_SCHEMA ".stage_rule_effective r"
-							   " WHERE r.model OPERATOR(pg_catalog.=) $1"
-							   " AND (r.from_stage OPERATOR(pg_catalog.=) $2"
-							   " OR r.from_stage OPERATOR(pg_catalog.=) '*')"
-							   " AND r.to_stage OPERATOR(pg_catalog.<>) $2 AND ");
-		ActivityAppendCondition(&sql, "$7", "$3", "$4", "$5", NULL, "$6",
-								true, false);
-		ActivityAppendAllowed(&sql, "$1", "$2");
-		appendStringInfoString(&sql,
-							   " ORDER BY r.priority, r.to_stage, r.condition LIMIT 1");
-		argtypes[0] = TEXTOID;
-		argtypes[1] = TEXTOID;
-		argtypes[2] = INT8OID;
-		argtypes[3] = NUMERICOID;
-		argtypes[4] = TIMESTAMPTZOID;
-		argtypes[5] = TIMESTAMPTZOID;
-		argtypes[6] = BOOLOID;
-		cfg->rule_plan = ActivityPrepare(sql.data, 7, argtypes);
-	}
+	/* 3. apply the first firing rule until none fires */
 	if (cfg->move_plan == NULL)
 	{
 		char	   *sql;
 
-		argtypes[0] = TEXTOID;
-		argtypes[1] = TEXTOID;
-		sql = psprintf("UPDATE %s c SET %s = CAST($1 AS %s)"
-					   " WHERE c.%s = CAST($2 AS %s)",
-					   cfg->cust_name, cfg->stage_col, cfg->stage_type,
-					   cfg->key_col, cfg->key_type);
-		cfg->move_plan = ActivityPrepare(sql, 2, argtypes);
+		argtypes[0] = cfg->stage_typid;
+		argtypes[1] = cfg->key_typid;
+		argtypes[2] = cfg->stage_typid;
+		sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s = $2 AND c.%s = $3",
+					   cfg->cust_name, cfg->stage_col, cfg->key_col,
+					   cfg->stage_col);
+		cfg->move_plan = ActivityPrepare(sql, 3, argtypes);
 	}
-	memset(nulls, ' ', sizeof(nulls));
 	for (step = 0; step < cfg->nstages; step++)
 	{
-		char	   *to;
+		ActivityRuleSet *rules;
+		int			cur;
+		int			to;
 		int			nest;
+		Oid			to_value;
 
-		values[0] = CStringGetTextDatum(cfg->model);
-		values[1] = CStringGetTextDatum(stage);
-		values[2] = purchases;
-		values[3] = revenue;
-		values[4] = first_at;
-		values[5] = ts_value;
-		values[6] = BoolGetDatum(step == 0);
-		rc = SPI_execute_plan(cfg->rule_plan, values, nulls, true, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed == 0)
+		model = ClcmModelLookup(cfg->stage_typid);
+		if (!model->is_model)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("track_activity: the stage column of table %s is no longer of a model's stage type",
+							cfg->cust_name)));
+		rules = ActivityRulesGet(model);
+		model = ClcmModelLookup(cfg->stage_typid);	/* SPI may have invalidated it */
+		cur = ClcmModelStagePosition(model, stage);
+		to = ActivityRuleFire(model, rules, cur, purchases, revenue, first_at,
+							  DatumGetTimestampTz(ts_value), step == 0);
+		if (to < 0)
 			break;
-		to = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		to_value = model->values[to];
 
-		values[0] = CStringGetTextDatum(to);
-		values[1] = CStringGetTextDatum(key_text);
+		values[0] = ObjectIdGetDatum(to_value);
+		values[1] = key;
+		values[2] = ObjectIdGetDatum(stage);
 		nest = ActivityReasonPush("activity");
 		rc = SPI_execute_plan(cfg->move_plan, values, NULL, false, 0);
 		ActivityReasonPop(nest);
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-		stage = to;
+		if (SPI_processed == 0)
+			break;				/* changed concurrently: leave it */
+		stage = to_value;
 	}
 }
 
@@ -865,7 +1059,7 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 				 errmsg("track_activity: amount must be a finite number greater than or equal to 0"),
 				 errhint("Keep refunds in a table without the trigger.")));
 
-	/* 1. lock the customers in key order; find unknown ones */
+	/* 1. unknown customers fail the statement */
 	sql = psprintf("SELECT k.k FROM (SELECT DISTINCT k FROM (%s) s(k)) k"
 				   " WHERE NOT EXISTS (SELECT 1 FROM %s c WHERE c.%s = k.k) LIMIT 1",
 				   keys, t.cust_name, t.key_col);
@@ -879,20 +1073,19 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
 						t.cust_name),
 				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
-	sql = psprintf("SELECT 1 FROM %s c WHERE c.%s IN (%s) ORDER BY c.%s"
-				   " FOR NO KEY UPDATE OF c",
-				   t.cust_name, t.key_col, keys, t.key_col);
-	rc = SPI_execute(sql, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 
-	/* 2. upsert the facts, per customer, as the facts table's owner */
+	/*
+	 * 2. upsert the facts, per customer, as the facts table's owner; in key
+	 * order, so that concurrent batches lock facts rows in the same order
+	 * (no deadlock) and one waits for the other on its first common
+	 * customer before it moves any stage
+	 */
 	sql = psprintf("INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
 				   " (table_name, customer_key, first_at, last_at, purchases, revenue)"
 				   " SELECT $1, CAST(CAST(n.%s AS %s) AS text), pg_catalog.min(%s),"
 				   " pg_catalog.max(%s), pg_catalog.count(*),"
 				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS numeric))"
-				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 2"
+				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 2 ORDER BY 2"
 				   " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
 				   " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
 				   " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"

@@ -188,6 +188,12 @@ CREATE TRIGGER stage_rule_check
 	BEFORE INSERT OR UPDATE ON @extschema@.stage_rule
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.stage_rule_check();
 
+-- track_activity caches the rules per backend; a relcache invalidation of
+-- clcm.stage_rule (sent by this trigger) drops the cache everywhere.
+CREATE TRIGGER stage_rule_cache_invalidate
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.stage_rule
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.model_cache_invalidate();
+
 -- --------------------------------------------------------- shipped rules
 -- Lower priority wins.  Event rules (activity, purchases, revenue, tenure)
 -- run in track_activity; time rules (inactivity, tenure) in refresh_stages.
