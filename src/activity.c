@@ -283,23 +283,6 @@ ActivityAppendCondition(StringInfo sql, const char *activity_expr,
 }
 
 /*
- * The SQL condition "the model allows moving from stage_expr to r.to_stage"
- * over clcm.transition.
- */
-static void
-ActivityAppendAllowed(StringInfo sql, const char *model_expr,
-					  const char *stage_expr)
-{
-	appendStringInfo(sql,
-					 " AND EXISTS (SELECT 1 FROM " CLCM_SCHEMA ".transition t"
-					 " WHERE t.model OPERATOR(pg_catalog.=) %s"
-					 " AND t.to_stage OPERATOR(pg_catalog.=) r.to_stage"
-					 " AND (t.from_stage OPERATOR(pg_catalog.=) %s"
-					 " OR t.from_stage OPERATOR(pg_catalog.=) '*'))",
-					 model_expr, stage_expr);
-}
-
-/*
  * Build the set-based stage move: one UPDATE of the customer table that
  * moves every customer in scope by its best firing rule.  Parameters: $1
  * the customer table (regclass), $2 the model (text), then what the caller
@@ -311,33 +294,47 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 				bool event_rules, bool time_rules)
 {
 	StringInfoData sql;
-	char	   *stage_text;
 
 	initStringInfo(&sql);
-	stage_text = psprintf("CAST(c2.%s AS text)", t->stage_col);
+	/*
+	 * The rules are expanded to one row per (from stage, to stage) move the
+	 * model allows ('*' becomes every stage), with the from stage as a value
+	 * of the stage type, so that they join the customers by equality.
+	 */
 	appendStringInfo(&sql,
-					 "UPDATE %s c SET %s = CAST(m.to_stage AS %s) FROM ("
+					 "UPDATE %s c SET %s = m.to_stage FROM ("
 					 "SELECT DISTINCT ON (c2.%s) c2.%s AS k, c2.%s AS s, r.to_stage"
 					 " FROM %s c2"
+					 " JOIN (SELECT CAST(st.stage AS %s) AS from_stage,"
+					 " CAST(x.to_stage AS %s) AS to_stage, x.to_stage AS to_label,"
+					 " x.condition, x.threshold, x.period, x.priority"
+					 " FROM " CLCM_SCHEMA ".stage_rule_effective x"
+					 " JOIN " CLCM_SCHEMA ".model md ON md.name OPERATOR(pg_catalog.=) x.model"
+					 " CROSS JOIN LATERAL pg_catalog.unnest(md.stages) st(stage)"
+					 " WHERE x.model OPERATOR(pg_catalog.=) $2"
+					 " AND (x.from_stage OPERATOR(pg_catalog.=) st.stage"
+					 " OR x.from_stage OPERATOR(pg_catalog.=) '*')"
+					 " AND x.to_stage OPERATOR(pg_catalog.<>) st.stage"
+					 " AND EXISTS (SELECT 1 FROM " CLCM_SCHEMA ".transition t"
+					 " WHERE t.model OPERATOR(pg_catalog.=) $2"
+					 " AND t.to_stage OPERATOR(pg_catalog.=) x.to_stage"
+					 " AND (t.from_stage OPERATOR(pg_catalog.=) st.stage"
+					 " OR t.from_stage OPERATOR(pg_catalog.=) '*'))) r"
+					 " ON r.from_stage OPERATOR(pg_catalog.=) c2.%s"
 					 " JOIN " CLCM_SCHEMA ".activity_facts f"
 					 " ON f.table_name OPERATOR(pg_catalog.=) $1"
 					 " AND f.customer_key OPERATOR(pg_catalog.=) CAST(c2.%s AS text)"
-					 " JOIN " CLCM_SCHEMA ".stage_rule_effective r"
-					 " ON r.model OPERATOR(pg_catalog.=) $2"
-					 " AND (r.from_stage OPERATOR(pg_catalog.=) %s"
-					 " OR r.from_stage OPERATOR(pg_catalog.=) '*')"
-					 " AND r.to_stage OPERATOR(pg_catalog.<>) %s"
 					 " WHERE %s AND ",
-					 t->cust_name, t->stage_col, t->stage_type,
-					 t->key_col, t->key_col, t->stage_col, t->cust_name, t->key_col,
-					 stage_text, stage_text, scope);
+					 t->cust_name, t->stage_col,
+					 t->key_col, t->key_col, t->stage_col, t->cust_name,
+					 t->stage_type, t->stage_type,
+					 t->stage_col, t->key_col, scope);
 	ActivityAppendCondition(&sql, activity_expr, "f.purchases", "f.revenue",
 							"f.first_at", "f.last_at",
 							time_expr, event_rules, time_rules);
-	ActivityAppendAllowed(&sql, "$2", stage_text);
 	appendStringInfo(&sql,
-					 " ORDER BY c2.%s, r.priority, r.to_stage, r.condition) m"
-					 " WHERE c.%s = m.k AND c.%s = m.s",
+					 " ORDER BY c2.%s, r.priority, r.to_label, r.condition) m"
+					 " WHERE c.%s = m.k AND c.%s OPERATOR(pg_catalog.=) m.s",
 					 t->key_col, t->key_col, t->stage_col);
 	return sql.data;
 }
