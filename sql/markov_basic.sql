@@ -119,8 +119,9 @@ RESET max_parallel_workers_per_gather;
 -- binary round trip through COPY
 CREATE TEMP TABLE markov_par AS SELECT :'par_m'::clcm.markov AS m;
 CREATE TEMP TABLE markov_copy (m clcm.markov);
-COPY markov_par TO '/tmp/clcm_markov_copy.bin' WITH (FORMAT binary);
-COPY markov_copy FROM '/tmp/clcm_markov_copy.bin' WITH (FORMAT binary);
+SELECT '/tmp/clcm_markov_copy_' || pg_backend_pid() || '.bin' AS copy_file \gset
+COPY markov_par TO :'copy_file' WITH (FORMAT binary);
+COPY markov_copy FROM :'copy_file' WITH (FORMAT binary);
 SELECT (SELECT m::text FROM markov_copy) = (SELECT m::text FROM markov_par) AS binary_round_trip;
 DROP TABLE markov_big, markov_moves;
 DROP TYPE markov_t;
