@@ -57,6 +57,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -334,8 +335,9 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 							time_expr, event_rules, time_rules);
 	appendStringInfo(&sql,
 					 " ORDER BY c2.%s, r.priority, r.to_label, r.condition) m"
-					 " WHERE c.%s = m.k AND c.%s OPERATOR(pg_catalog.=) m.s",
-					 t->key_col, t->key_col, t->stage_col);
+					 " WHERE c.%s = m.k AND c.%s OPERATOR(pg_catalog.=) m.s"
+					 " RETURNING c.%s",
+					 t->key_col, t->key_col, t->stage_col, t->key_col);
 	return sql.data;
 }
 
@@ -958,10 +960,13 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 }
 
 /*
- * Run a set-based move (ActivityMoveSql) repeatedly until it moves nobody,
- * at most nstages times, with the activity condition on the first pass
- * only; returns the number moved by the first pass (= customers moved:
- * a customer no rule moved in one pass is not moved in the next).
+ * Run set-based moves until nobody moves, at most nstages passes.  The
+ * first pass (sql_first, parameters 1..nargs) covers the whole scope; each
+ * later pass (sql_next) covers only the customers the previous pass moved,
+ * passed as an array of keys in parameter nargs + 1 (a customer no rule
+ * moved is not moved by the next pass either: its stage and facts are
+ * unchanged).  Returns the number moved by the first pass, which is the
+ * number of customers moved.
  */
 static uint64
 ActivityMoveLoop(ActivityTarget *t, const char *sql_first,
@@ -970,11 +975,29 @@ ActivityMoveLoop(ActivityTarget *t, const char *sql_first,
 {
 	uint64		moved = 0;
 	int			pass;
+	Oid		   *types = palloc(sizeof(Oid) * (nargs + 1));
+	Datum	   *vals = palloc(sizeof(Datum) * (nargs + 1));
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	memcpy(types, argtypes, sizeof(Oid) * nargs);
+	memcpy(vals, values, sizeof(Datum) * nargs);
+	types[nargs] = get_array_type(t->key_typid);
+	if (!OidIsValid(types[nargs]))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("key type %s of table %s has no array type",
+						format_type_be(t->key_typid), t->cust_name)));
+	get_typlenbyvalalign(t->key_typid, &typlen, &typbyval, &typalign);
 
 	for (pass = 0; pass <= t->nstages; pass++)
 	{
 		int			rc;
 		int			nest;
+		Datum	   *keys;
+		uint64		i;
+		bool		isnull;
 
 		CHECK_FOR_INTERRUPTS();
 		if (pass == t->nstages)
@@ -984,15 +1007,30 @@ ActivityMoveLoop(ActivityTarget *t, const char *sql_first,
 							t->model, t->cust_name),
 					 errhint("Check clcm.stage_rule for rules that undo each other.")));
 		nest = ActivityReasonPush(reason);
-		rc = SPI_execute_with_args(pass == 0 ? sql_first : sql_next, nargs,
-								   argtypes, values, NULL, false, 0);
+		rc = SPI_execute_with_args(pass == 0 ? sql_first : sql_next,
+								   pass == 0 ? nargs : nargs + 1,
+								   types, vals, NULL, false, 0);
 		ActivityReasonPop(nest);
-		if (rc != SPI_OK_UPDATE)
+		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 		if (pass == 0)
 			moved = SPI_processed;
 		if (SPI_processed == 0)
 			break;
+		if (SPI_processed > (uint64) (MaxAllocSize / sizeof(Datum)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many customers moved in one pass")));
+		/* the keys moved by this pass scope the next one */
+		keys = palloc(sizeof(Datum) * SPI_processed);
+		for (i = 0; i < SPI_processed; i++)
+			keys[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+									1, &isnull);
+		vals[nargs] = PointerGetDatum(construct_array(keys, (int) SPI_processed,
+													  t->key_typid, typlen,
+													  typbyval, typalign));
+		pfree(keys);
+		SPI_freetuptable(SPI_tuptable);
 	}
 	return moved;
 }
@@ -1104,7 +1142,8 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 	/* 3. move the stages of the statement's customers */
 	scope = psprintf("c2.%s IN (%s)", t.key_col, keys);
 	sql_first = ActivityMoveSql(&t, scope, "true", "f.last_at", true, false);
-	sql_next = ActivityMoveSql(&t, scope, "false", "f.last_at", true, false);
+	sql_next = ActivityMoveSql(&t, psprintf("c2.%s = ANY ($3)", t.key_col),
+							   "false", "f.last_at", true, false);
 	(void) ActivityMoveLoop(&t, sql_first, sql_next, 2, argtypes, values,
 							"activity");
 }
@@ -1174,6 +1213,7 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 	const char *key_col = NULL;
 	ActivityTarget t;
 	char	   *sql;
+	char	   *sql_next;
 	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		values[3];
 	uint64		moved;
@@ -1215,10 +1255,12 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 	table_close(rel, NoLock);
 
 	sql = ActivityMoveSql(&t, "true", "false", "$3", false, true);
+	sql_next = ActivityMoveSql(&t, psprintf("c2.%s = ANY ($4)", t.key_col),
+							   "false", "$3", false, true);
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(t.model);
 	values[2] = TimestampTzGetDatum(as_of);
-	moved = ActivityMoveLoop(&t, sql, sql, 3, argtypes, values, "refresh");
+	moved = ActivityMoveLoop(&t, sql, sql_next, 3, argtypes, values, "refresh");
 	SPI_finish();
 	PG_RETURN_INT64((int64) moved);
 }
