@@ -623,24 +623,20 @@ typedef struct ActivityRuleSet
 
 static MemoryContext ActivityRuleCxt = NULL;
 static ActivityRuleSet *ActivityRules = NULL;
+static bool ActivityRulesStale = false;
 static Oid	ActivityRuleRelids[3];	/* stage_rule, transition, model */
 
 /*
- * Relcache callback for the rule cache: drop it when one of the rule
- * tables changes (or on a full reset).
+ * Relcache callback for the rule cache: mark it stale when one of the rule
+ * tables changes (or on a full reset).  The memory is released at the next
+ * ActivityRulesGet, so a rule set in use stays valid until then.
  */
 static void
 ActivityRuleCallback(Datum arg, Oid relid)
 {
-	if (ActivityRules == NULL)
-		return;
 	if (relid == InvalidOid || relid == ActivityRuleRelids[0] ||
 		relid == ActivityRuleRelids[1] || relid == ActivityRuleRelids[2])
-	{
-		ActivityRules = NULL;
-		if (ActivityRuleCxt != NULL)
-			MemoryContextReset(ActivityRuleCxt);
-	}
+		ActivityRulesStale = true;
 }
 
 /* Funnel position of a stage label in a model, or -1. */
@@ -669,6 +665,12 @@ ActivityRulesGet(ClcmModel *model)
 	uint64		i;
 	MemoryContext old;
 
+	if (ActivityRulesStale && ActivityRuleCxt != NULL)
+	{
+		MemoryContextReset(ActivityRuleCxt);
+		ActivityRules = NULL;
+	}
+	ActivityRulesStale = false;
 	for (set = ActivityRules; set != NULL; set = set->next)
 		if (strcmp(set->model, model->name) == 0)
 			return set;
