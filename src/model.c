@@ -16,9 +16,11 @@
  * Invalidation.  A statement trigger on clcm.model and clcm.transition
  * (clcm_model_cache_invalidate) sends a relcache invalidation for the
  * table; our relcache callback marks every entry invalid when it sees one
- * of those tables (or a full reset).  A syscache callback on pg_enum and
- * pg_type does the same when an enum changes (ALTER TYPE ... ADD VALUE,
- * RENAME VALUE, DROP TYPE).  Entries are rebuilt lazily on the next lookup;
+ * of those tables (or a full reset).  A syscache callback on pg_enum does
+ * the same when enum labels change (ALTER TYPE ... ADD VALUE, RENAME
+ * VALUE); one on pg_type invalidates the entry of a changed or dropped
+ * type.  An invalidation arriving while an entry is being loaded makes the
+ * load start over (a generation counter, as the relcache does).  Entries are rebuilt lazily on the next lookup;
  * an invalid entry's memory is released only then, so a caller holding a
  * pointer across an invalidation keeps valid memory until its next lookup.
  *
@@ -55,6 +57,9 @@ static Oid	ClcmStageHistorySeqRelid = InvalidOid;
 
 static bool ClcmCallbacksRegistered = false;
 
+/* bumped by every invalidation; a load that saw it change is redone */
+static uint64 ClcmInvalGeneration = 0;
+
 /* one enum label while loading */
 typedef struct StageItem
 {
@@ -73,6 +78,7 @@ ClcmModelCacheInvalidateAll(void)
 	HASH_SEQ_STATUS status;
 	ClcmModel  *entry;
 
+	ClcmInvalGeneration++;
 	if (ClcmModelCache == NULL)
 		return;
 	hash_seq_init(&status, ClcmModelCache);
@@ -99,11 +105,39 @@ ClcmRelcacheCallback(Datum arg, Oid relid)
 	}
 }
 
-/* Syscache callback on pg_enum / pg_type: an enum type changed. */
+/* Syscache callback on pg_enum: an enum's labels changed. */
 static void
-ClcmSyscacheCallback(Datum arg, int cacheid, uint32 hashvalue)
+ClcmEnumCallback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	ClcmModelCacheInvalidateAll();
+}
+
+/*
+ * Syscache callback on pg_type: invalidate only the entry of that type
+ * (every CREATE TABLE adds a row type, so do not flush everything).
+ */
+static void
+ClcmTypeCallback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS status;
+	ClcmModel  *entry;
+
+	if (hashvalue == 0)
+	{
+		ClcmModelCacheInvalidateAll();
+		return;
+	}
+	if (ClcmModelCache == NULL)
+		return;
+	hash_seq_init(&status, ClcmModelCache);
+	while ((entry = (ClcmModel *) hash_seq_search(&status)) != NULL)
+	{
+		if (entry->type_hash == hashvalue)
+		{
+			entry->valid = false;
+			ClcmInvalGeneration++;
+		}
+	}
 }
 
 /* Creates the hash table and registers the callbacks once per backend. */
@@ -123,8 +157,8 @@ ClcmModelCacheInit(void)
 	if (!ClcmCallbacksRegistered)
 	{
 		CacheRegisterRelcacheCallback(ClcmRelcacheCallback, (Datum) 0);
-		CacheRegisterSyscacheCallback(ENUMOID, ClcmSyscacheCallback, (Datum) 0);
-		CacheRegisterSyscacheCallback(TYPEOID, ClcmSyscacheCallback, (Datum) 0);
+		CacheRegisterSyscacheCallback(ENUMOID, ClcmEnumCallback, (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, ClcmTypeCallback, (Datum) 0);
 		ClcmCallbacksRegistered = true;
 	}
 }
@@ -233,6 +267,7 @@ ClcmModelLoad(ClcmModel *entry, Oid typid)
 
 	entry->is_model = false;
 	entry->nstages = 0;
+	entry->type_hash = GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(typid));
 
 	if (get_typtype(typid) != TYPTYPE_ENUM)
 	{
@@ -363,13 +398,15 @@ ClcmModelLoad(ClcmModel *entry, Oid typid)
 
 /*
  * Returns the cache entry of a type, (re)loading it when needed.  The
- * result stays usable until the next ClcmModelLookup call.
+ * result stays usable until the next ClcmModelLookup call (an invalidation
+ * only marks entries invalid; memory is released here, on reload).
  */
 ClcmModel *
 ClcmModelLookup(Oid typid)
 {
 	ClcmModel  *entry;
 	bool		found;
+	int			attempts;
 
 	ClcmModelCacheInit();
 	entry = (ClcmModel *) hash_search(ClcmModelCache, &typid, HASH_ENTER, &found);
@@ -377,15 +414,26 @@ ClcmModelLookup(Oid typid)
 	{
 		entry->valid = false;
 		entry->cxt = NULL;
+		entry->type_hash = 0;
 	}
-	if (!entry->valid)
+	for (attempts = 0; !entry->valid; attempts++)
 	{
+		uint64		generation = ClcmInvalGeneration;
+
 		if (entry->cxt != NULL)
 			MemoryContextDelete(entry->cxt);
 		entry->cxt = NULL;
 		entry->is_model = false;
 		entry->nstages = 0;
 		ClcmModelLoad(entry, typid);
+
+		/*
+		 * An invalidation that arrived while loading (the SPI queries accept
+		 * invalidation messages) may have been about what we just read:
+		 * load again, as the relcache does.
+		 */
+		if (generation != ClcmInvalGeneration && attempts < 10)
+			entry->valid = false;
 	}
 	return entry;
 }

@@ -118,6 +118,30 @@ AllowedNextStages(ClcmModel *model, int from)
 	return buf.data;
 }
 
+/* column types of clcm.stage_history, in table order */
+static const Oid StageHistoryTypes[HIST_NATTS] = {
+	INT8OID, REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID, XID8OID, NAMEOID, TEXTOID, BOOLOID
+};
+
+/* Whether the history table still has exactly the expected columns. */
+static bool
+StageHistoryShapeOk(TupleDesc tupdesc)
+{
+	int			i;
+
+	if (tupdesc->natts != HIST_NATTS)
+		return false;
+	for (i = 0; i < HIST_NATTS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped || att->atttypid != StageHistoryTypes[i])
+			return false;
+	}
+	return true;
+}
+
 /*
  * Appends one row to clcm.stage_history: heap insert plus index entries,
  * done as the history table's owner.  from_pos < 0 means from_stage NULL.
@@ -161,9 +185,11 @@ StageHistoryAppend(Relation rel, const char *key, ClcmModel *model,
 	values[HIST_OVERRIDE] = BoolGetDatum(override);
 
 	hist = table_open(histoid, RowExclusiveLock);
-	if (RelationGetDescr(hist)->natts != HIST_NATTS)
-		elog(ERROR, "table clcm.stage_history does not have the expected %d columns",
-			 HIST_NATTS);
+	if (!StageHistoryShapeOk(RelationGetDescr(hist)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table clcm.stage_history does not have the columns clcm.stage_guard expects"),
+				 errhint("Restore the table's definition from the clcm install script.")));
 
 	/* write as the owner of the history table */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);

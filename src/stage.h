@@ -22,6 +22,7 @@
 typedef struct ClcmModel
 {
 	Oid			typid;			/* hash key: the enum stage type */
+	uint32		type_hash;		/* syscache hash of typid in TYPEOID */
 	bool		valid;			/* false once invalidated */
 	bool		is_model;		/* false: the type is not a clcm stage type */
 	char		name[NAMEDATALEN];	/* model name */

@@ -28,8 +28,9 @@ CREATE TABLE @extschema@.stage_history (
 	override boolean NOT NULL DEFAULT false
 );
 ALTER SEQUENCE @extschema@.stage_history_id_seq OWNED BY @extschema@.stage_history.id;
-CREATE INDEX stage_history_customer_idx
-	ON @extschema@.stage_history (table_name, customer_key, id);
+-- No secondary index by default: a per-customer index gets one random
+-- btree insertion per recorded change, the largest single cost of the
+-- guard (doc/performance.md).  doc/clcm.md shows how to add one.
 
 COMMENT ON TABLE @extschema@.stage_history IS
 	'one row per stage change accepted by clcm.stage_guard (append-only)';
