@@ -104,5 +104,8 @@ CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON am_customers
 	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard();
 SELECT clcm.refresh_stages('am_customers', '2024-06-01');
 SELECT id, stage FROM am_customers;
+-- not a table, or a table that does not exist
+SELECT clcm.refresh_stages('pg_class_oid_index', '2024-06-01');
+SELECT clcm.refresh_stages(4294967295::oid::regclass, '2024-06-01');
 DELETE FROM clcm.activity_facts WHERE table_name = 'am_customers'::regclass;
 DROP TABLE am_orders, am_customers;

@@ -1229,7 +1229,11 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 	guard_name = list_make2(makeString(CLCM_SCHEMA), makeString("stage_guard"));
 	guard_oid = LookupFuncName(guard_name, 0, NULL, false);
 
-	rel = table_open(relid, AccessShareLock);
+	rel = try_table_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	if (rel->trigdesc != NULL)
 	{
 		for (i = 0; i < rel->trigdesc->numtriggers; i++)

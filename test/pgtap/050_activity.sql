@@ -1,7 +1,7 @@
 -- 050_activity: markings, privileges and the SQLSTATE of every documented
 -- error of track_activity, stage rules and refresh_stages.
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 -- objects and markings
 SELECT has_table('clcm', 'activity_facts', 'clcm.activity_facts exists');
@@ -103,6 +103,8 @@ RESET ROLE;
 -- refresh_stages bad input
 SELECT throws_ok($$SELECT clcm.refresh_stages('public.tap_customers', 'infinity')$$,
                  '22023', NULL, 'infinite as_of');
+SELECT throws_ok($$SELECT clcm.refresh_stages(4294967295::oid::regclass, '2024-01-01')$$,
+                 '42P01', NULL, 'refresh of a table that does not exist');
 
 -- rule validation
 SELECT throws_ok($$INSERT INTO clcm.stage_rule (model, from_stage, to_stage, condition)
