@@ -19,7 +19,7 @@ CREATE TABLE @extschema@.activity_facts (
 	purchases bigint NOT NULL DEFAULT 0,
 	revenue numeric NOT NULL DEFAULT 0,
 	PRIMARY KEY (table_name, customer_key)
-);
+) WITH (fillfactor = 80);	-- room for HOT updates: every event updates a row
 COMMENT ON TABLE @extschema@.activity_facts IS
 	'running per-customer activity facts kept by clcm.track_activity (read-only for ordinary roles)';
 COMMENT ON COLUMN @extschema@.activity_facts.table_name IS 'the customer table';
