@@ -50,6 +50,23 @@
 /* upper bound on markov_project steps and finite markov_clv horizons */
 #define MARKOV_MAX_STEPS 100000
 
+/* upper bound on steps * k * k multiply-adds of one projection or CLV */
+#define MARKOV_MAX_WORK 1e10
+
+/*
+ * Refuse a projection or finite-horizon CLV whose work (steps * k * k)
+ * would keep a backend busy for minutes.
+ */
+static void
+MarkovCheckWork(int steps, int k)
+{
+	if ((double) steps * k * k > MARKOV_MAX_WORK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d steps over %d stages is too much work", steps, k),
+				 errhint("Use fewer steps; steps times the square of the number of stages may be at most 1e10.")));
+}
+
 /*
  * On-disk and in-memory layout: varlena header, stage count, two reserved
  * zero words (flags for format evolution, alignment), k*k int64 counts in
@@ -1007,6 +1024,7 @@ clcm_markov_project(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("steps must be between 0 and %d", MARKOV_MAX_STEPS)));
+	MarkovCheckWork(steps, k);
 	v = MarkovVectorArg(start, k, "start", true);
 	p = MarkovProbabilities(m);
 	w = palloc(sizeof(double) * k);
@@ -1149,6 +1167,7 @@ clcm_markov_clv(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("horizon must be between 0 and %d", MARKOV_MAX_STEPS)));
+		MarkovCheckWork(horizon, k);
 		/* term_t = (P/(1+d))^t R, accumulated by column-vector steps */
 		memcpy(term, r, sizeof(double) * k);
 		memcpy(v, r, sizeof(double) * k);
