@@ -1056,7 +1056,11 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 	char	   *sql_next;
 	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
 	Datum		values[2];
+	Oid			facts_types[6] = {REGCLASSOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID, INT8ARRAYOID, NUMERICARRAYOID};
+	Datum		facts[6];
 	int			rc;
+	int			i;
 	bool		isnull;
 	Oid			save_userid;
 	int			save_sec;
@@ -1112,34 +1116,65 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
 
 	/*
-	 * 2. upsert the facts, per customer, as the facts table's owner; in key
-	 * order, so that concurrent batches lock facts rows in the same order
-	 * (no deadlock) and one waits for the other on its first common
-	 * customer before it moves any stage
+	 * 2a. per-customer aggregates of the statement, computed as the user
+	 * (the casts and grouping of the user's key type run with the user's
+	 * privileges), sorted by key
 	 */
-	sql = psprintf("INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
-				   " (table_name, customer_key, first_at, last_at, purchases, revenue)"
-				   " SELECT $1, CAST(CAST(n.%s AS %s) AS text), pg_catalog.min(%s),"
-				   " pg_catalog.max(%s), pg_catalog.count(*),"
-				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS numeric))"
-				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 2 ORDER BY 2"
-				   " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
-				   " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
-				   " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
-				   " purchases = f.purchases OPERATOR(pg_catalog.+) EXCLUDED.purchases,"
-				   " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue",
+	sql = psprintf("SELECT pg_catalog.array_agg(s.k ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.f ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.l ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.c ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.r ORDER BY s.k)"
+				   " FROM (SELECT CAST(CAST(n.%s AS %s) AS text) AS k,"
+				   " pg_catalog.min(%s) AS f, pg_catalog.max(%s) AS l,"
+				   " pg_catalog.count(*) AS c,"
+				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS numeric)) AS r"
+				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 1) s",
 				   cfg->ev_cust_name, t.key_type, ts_expr, ts_expr, amount_expr,
 				   ntab, cfg->ev_cust_name);
-	values[0] = ObjectIdGetDatum(t.relid);
-	values[1] = CStringGetTextDatum(t.model);
+	rc = SPI_execute(sql, true, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;					/* no event with a customer */
+	for (i = 0; i < 5; i++)
+		facts[i + 1] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, i + 1,
+											   &isnull),
+								 false, -1);
+
+	/*
+	 * 2b. upsert them as the facts table's owner, only built-in types
+	 * involved; in key order, so that concurrent batches lock facts rows in
+	 * the same order (no deadlock) and one waits for the other on its first
+	 * common customer before it moves any stage
+	 */
+	facts[0] = ObjectIdGetDatum(t.relid);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(ActivityFactsOwner(),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	rc = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
+	rc = SPI_execute_with_args("INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
+							   " (table_name, customer_key, first_at, last_at, purchases, revenue)"
+							   " SELECT $1, u.k, u.f, u.l, u.c, u.r"
+							   " FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3),"
+							   " pg_catalog.unnest($4), pg_catalog.unnest($5),"
+							   " pg_catalog.unnest($6))"
+							   " WITH ORDINALITY u(k, f, l, c, r, o)"
+							   " ORDER BY u.o"
+							   " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
+							   " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
+							   " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
+							   " purchases = f.purchases OPERATOR(pg_catalog.+) EXCLUDED.purchases,"
+							   " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue",
+							   6, facts_types, facts, NULL, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "upsert of activity facts failed: %s", SPI_result_code_string(rc));
+
+	values[0] = ObjectIdGetDatum(t.relid);
+	values[1] = CStringGetTextDatum(t.model);
 
 	/* 3. move the stages of the statement's customers */
 	scope = psprintf("c2.%s IN (%s)", t.key_col, keys);
