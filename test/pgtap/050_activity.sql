@@ -1,7 +1,7 @@
 -- 050_activity: markings, privileges and the SQLSTATE of every documented
 -- error of track_activity, stage rules and refresh_stages.
 BEGIN;
-SELECT plan(47);
+SELECT plan(49);
 
 -- objects and markings
 SELECT has_table('clcm', 'activity_facts', 'clcm.activity_facts exists');
@@ -154,6 +154,15 @@ SELECT ok(has_table_privilege('clcm_tap_nobody', 'clcm.activity_facts', 'SELECT'
 SELECT ok(has_table_privilege('clcm_tap_nobody', 'clcm.stage_rule', 'SELECT')
           AND NOT has_table_privilege('clcm_tap_nobody', 'clcm.stage_rule', 'UPDATE'),
           'stage_rule: read-only for PUBLIC');
+-- refresh_stages of a table that does not exist (harden-6)
+SELECT throws_ok($$SELECT clcm.refresh_stages(0::regclass, '2024-06-01')$$,
+                 '42P01', NULL, 'refresh_stages of OID 0');
+CREATE TABLE public.tap_gone (id int);
+SELECT 'public.tap_gone'::regclass::oid AS tap_gone_oid \gset
+DROP TABLE public.tap_gone;
+SELECT throws_ok(format('SELECT clcm.refresh_stages(%s::oid::regclass, %L)',
+                        :tap_gone_oid, '2024-06-01'),
+                 '42P01', NULL, 'refresh_stages of a dropped table');
 
 SELECT * FROM finish();
 ROLLBACK;
