@@ -32,7 +32,7 @@ REGRESS_BTYD =
 REGRESS_RFM =
 
 # activity triggers, rules, refresh, transition analytics
-REGRESS_ACTIVITY = markov_basic funnel_basic rule_validation activity_lifecycle activity_models activity_statement activity_misconfig
+REGRESS_ACTIVITY = markov_basic funnel_basic rule_validation activity_lifecycle activity_models activity_statement activity_misconfig activity_search_path
 
 # hardening, upgrade
 REGRESS_HARDEN =

@@ -49,6 +49,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -70,6 +71,7 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/date.h"
 
 #include "clcm.h"
@@ -87,6 +89,8 @@ typedef struct ActivityConfig
 	char	   *stage_col;		/* quoted */
 	char	   *key_type;		/* format_type_be_qualified of the key */
 	char	   *stage_type;		/* ... of the stage column */
+	char	   *key_eq;			/* OPERATOR(schema.=) of the key type */
+	char	   *stage_eq;		/* ... of the stage type */
 	char	   *model;			/* model name */
 	int			nstages;		/* stages of the model (bound on rule chains) */
 	AttrNumber	ev_cust_att;	/* event's customer column */
@@ -119,6 +123,8 @@ typedef struct ActivityTarget
 	char	   *stage_col;
 	char	   *key_type;
 	char	   *stage_type;
+	char	   *key_eq;			/* OPERATOR(schema.=) of the key type */
+	char	   *stage_eq;		/* ... of the stage type */
 	char	   *model;
 	int			nstages;
 } ActivityTarget;
@@ -156,7 +162,8 @@ ActivityConfigRelease(ActivityConfig *cfg)
 	SPIPlanPtr *plans[] = {&cfg->facts_plan, &cfg->stage_plan,
 	&cfg->move_plan};
 	char	  **strings[] = {&cfg->cust_name, &cfg->key_col, &cfg->stage_col,
-		&cfg->key_type, &cfg->stage_type, &cfg->model, &cfg->ev_cust_name,
+		&cfg->key_type, &cfg->stage_type, &cfg->key_eq, &cfg->stage_eq,
+		&cfg->model, &cfg->ev_cust_name,
 	&cfg->ev_ts_name, &cfg->ev_amount_name};
 	int			i;
 
@@ -172,6 +179,64 @@ ActivityConfigRelease(ActivityConfig *cfg)
 			pfree(*strings[i]);
 			*strings[i] = NULL;
 		}
+}
+
+/*
+ * The equality operator of a column's type, found through the type's
+ * default btree operator class (never by name through the search_path),
+ * written schema-qualified as OPERATOR(schema.name) for SPI SQL.
+ */
+static char *
+ActivityEqOperator(Oid typid, const char *column, Relation rel,
+				   const char *errprefix)
+{
+	TypeCacheEntry *tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
+	HeapTuple	tup;
+	Form_pg_operator op;
+	char	   *nsp;
+	char	   *result;
+
+	if (!OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s: type %s of column \"%s\" of table \"%s\" has no default btree equality operator",
+						errprefix, format_type_be(typid), column,
+						RelationGetRelationName(rel))));
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	nsp = get_namespace_name(op->oprnamespace);
+	if (nsp == NULL)
+		elog(ERROR, "cache lookup failed for namespace %u", op->oprnamespace);
+	result = psprintf("OPERATOR(%s.%s)", quote_identifier(nsp),
+					  NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * Set search_path to pg_catalog, pg_temp for the SPI statements that
+ * follow, so that nothing in them resolves to an object of the caller's
+ * search_path; returns the GUC nest level for ActivitySearchPathPop (on
+ * error the (sub)transaction abort restores the value).
+ */
+static int
+ActivitySearchPathPush(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nest;
+}
+
+/* Restore the caller's search_path. */
+static void
+ActivitySearchPathPop(int nest)
+{
+	AtEOXact_GUC(true, nest);
 }
 
 /*
@@ -229,6 +294,8 @@ ActivityResolveTarget(Relation cust, const char *key_col,
 	t->stage_col = pstrdup(quote_identifier(stage_col));
 	t->key_type = format_type_be_qualified(SPI_gettypeid(desc, key_att));
 	t->stage_type = format_type_be_qualified(stage_typid);
+	t->key_eq = ActivityEqOperator(t->key_typid, key_col, cust, errprefix);
+	t->stage_eq = ActivityEqOperator(stage_typid, stage_col, cust, errprefix);
 	t->model = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	t->nstages = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 											 SPI_tuptable->tupdesc, 2, &isnull));
@@ -268,7 +335,7 @@ ActivityAppendCondition(StringInfo sql, const char *activity_expr,
 		appendStringInfo(sql,
 						 " OR (r.condition OPERATOR(pg_catalog.=) 'activity' AND %s)"
 						 " OR (r.condition OPERATOR(pg_catalog.=) 'purchases'"
-						 " AND CAST(%s AS numeric) OPERATOR(pg_catalog.>=) r.threshold)"
+						 " AND CAST(%s AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) r.threshold)"
 						 " OR (r.condition OPERATOR(pg_catalog.=) 'revenue'"
 						 " AND %s OPERATOR(pg_catalog.>=) r.threshold)",
 						 activity_expr, purchases_expr, revenue_expr);
@@ -321,23 +388,24 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 					 " AND t.to_stage OPERATOR(pg_catalog.=) x.to_stage"
 					 " AND (t.from_stage OPERATOR(pg_catalog.=) st.stage"
 					 " OR t.from_stage OPERATOR(pg_catalog.=) '*'))) r"
-					 " ON r.from_stage OPERATOR(pg_catalog.=) c2.%s"
+					 " ON r.from_stage %s c2.%s"
 					 " JOIN " CLCM_SCHEMA ".activity_facts f"
 					 " ON f.table_name OPERATOR(pg_catalog.=) $1"
-					 " AND f.customer_key OPERATOR(pg_catalog.=) CAST(c2.%s AS text)"
+					 " AND f.customer_key OPERATOR(pg_catalog.=) CAST(c2.%s AS pg_catalog.text)"
 					 " WHERE %s AND ",
 					 t->cust_name, t->stage_col,
 					 t->key_col, t->key_col, t->stage_col, t->cust_name,
 					 t->stage_type, t->stage_type,
-					 t->stage_col, t->key_col, scope);
+					 t->stage_eq, t->stage_col, t->key_col, scope);
 	ActivityAppendCondition(&sql, activity_expr, "f.purchases", "f.revenue",
 							"f.first_at", "f.last_at",
 							time_expr, event_rules, time_rules);
 	appendStringInfo(&sql,
 					 " ORDER BY c2.%s, r.priority, r.to_label, r.condition) m"
-					 " WHERE c.%s = m.k AND c.%s OPERATOR(pg_catalog.=) m.s"
+					 " WHERE c.%s %s m.k AND c.%s %s m.s"
 					 " RETURNING c.%s",
-					 t->key_col, t->key_col, t->stage_col, t->key_col);
+					 t->key_col, t->key_col, t->key_eq, t->stage_col, t->stage_eq,
+					 t->key_col);
 	return sql.data;
 }
 
@@ -506,6 +574,8 @@ ActivityConfigGet(TriggerData *trigdata)
 	cfg->stage_col = pstrdup(t.stage_col);
 	cfg->key_type = pstrdup(t.key_type);
 	cfg->stage_type = pstrdup(t.stage_type);
+	cfg->key_eq = pstrdup(t.key_eq);
+	cfg->stage_eq = pstrdup(t.stage_eq);
 	cfg->model = pstrdup(t.model);
 	cfg->nstages = t.nstages;
 	cfg->key_typid = t.key_typid;
@@ -531,6 +601,8 @@ ActivityTargetFromConfig(ActivityConfig *cfg, ActivityTarget *t)
 	t->stage_col = cfg->stage_col;
 	t->key_type = cfg->key_type;
 	t->stage_type = cfg->stage_type;
+	t->key_eq = cfg->key_eq;
+	t->stage_eq = cfg->stage_eq;
 	t->model = cfg->model;
 	t->nstages = cfg->nstages;
 	t->key_typid = cfg->key_typid;
@@ -886,8 +958,8 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 		char	   *sql;
 
 		argtypes[0] = cfg->key_typid;
-		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s = $1",
-					   cfg->stage_col, cfg->cust_name, cfg->key_col);
+		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s %s $1",
+					   cfg->stage_col, cfg->cust_name, cfg->key_col, cfg->key_eq);
 		cfg->stage_plan = ActivityPrepare(sql, 1, argtypes);
 	}
 	values[0] = key;
@@ -919,9 +991,9 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 		argtypes[0] = cfg->stage_typid;
 		argtypes[1] = cfg->key_typid;
 		argtypes[2] = cfg->stage_typid;
-		sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s = $2 AND c.%s = $3",
-					   cfg->cust_name, cfg->stage_col, cfg->key_col,
-					   cfg->stage_col);
+		sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s %s $2 AND c.%s %s $3",
+					   cfg->cust_name, cfg->stage_col, cfg->key_col, cfg->key_eq,
+					   cfg->stage_col, cfg->stage_eq);
 		cfg->move_plan = ActivityPrepare(sql, 3, argtypes);
 	}
 	for (step = 0; step < cfg->nstages; step++)
@@ -1069,10 +1141,10 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 		elog(ERROR, "SPI_register_trigger_data failed");
 	ActivityTargetFromConfig(cfg, &t);
 	ntab = pstrdup(quote_identifier(newtab));
-	ts_expr = psprintf("CAST(n.%s AS timestamptz)", cfg->ev_ts_name);
+	ts_expr = psprintf("CAST(n.%s AS pg_catalog.timestamptz)", cfg->ev_ts_name);
 	amount_expr = cfg->ev_amount_name != NULL
-		? psprintf("CAST(n.%s AS numeric)", cfg->ev_amount_name)
-		: pstrdup("CAST(0 AS numeric)");
+		? psprintf("CAST(n.%s AS pg_catalog.numeric)", cfg->ev_amount_name)
+		: pstrdup("CAST(0 AS pg_catalog.numeric)");
 	/* the statement's customers, as values of the key type */
 	keys = psprintf("SELECT CAST(n.%s AS %s) FROM %s n WHERE n.%s IS NOT NULL",
 					cfg->ev_cust_name, cfg->key_type, ntab, cfg->ev_cust_name);
@@ -1080,9 +1152,9 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 	/* checks: NULL or infinite timestamps, negative or NaN amounts */
 	sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %s IS NULL"
 				   " OR NOT pg_catalog.isfinite(%s)),"
-				   " pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.<) CAST(0 AS numeric)"
-				   " OR %s OPERATOR(pg_catalog.=) CAST('NaN' AS numeric)"
-				   " OR %s OPERATOR(pg_catalog.=) CAST('Infinity' AS numeric))"
+				   " pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.<) CAST(0 AS pg_catalog.numeric)"
+				   " OR %s OPERATOR(pg_catalog.=) CAST('NaN' AS pg_catalog.numeric)"
+				   " OR %s OPERATOR(pg_catalog.=) CAST('Infinity' AS pg_catalog.numeric))"
 				   " FROM %s n WHERE n.%s IS NOT NULL",
 				   ts_expr, ts_expr, amount_expr, amount_expr, amount_expr,
 				   ntab, cfg->ev_cust_name);
@@ -1102,8 +1174,8 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 
 	/* 1. unknown customers fail the statement */
 	sql = psprintf("SELECT k.k FROM (SELECT DISTINCT k FROM (%s) s(k)) k"
-				   " WHERE NOT EXISTS (SELECT 1 FROM %s c WHERE c.%s = k.k) LIMIT 1",
-				   keys, t.cust_name, t.key_col);
+				   " WHERE NOT EXISTS (SELECT 1 FROM %s c WHERE c.%s %s k.k) LIMIT 1",
+				   keys, t.cust_name, t.key_col, t.key_eq);
 	rc = SPI_execute(sql, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
@@ -1125,10 +1197,10 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 				   " pg_catalog.array_agg(s.l ORDER BY s.k),"
 				   " pg_catalog.array_agg(s.c ORDER BY s.k),"
 				   " pg_catalog.array_agg(s.r ORDER BY s.k)"
-				   " FROM (SELECT CAST(CAST(n.%s AS %s) AS text) AS k,"
+				   " FROM (SELECT CAST(CAST(n.%s AS %s) AS pg_catalog.text) AS k,"
 				   " pg_catalog.min(%s) AS f, pg_catalog.max(%s) AS l,"
 				   " pg_catalog.count(*) AS c,"
-				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS numeric)) AS r"
+				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS pg_catalog.numeric)) AS r"
 				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 1) s",
 				   cfg->ev_cust_name, t.key_type, ts_expr, ts_expr, amount_expr,
 				   ntab, cfg->ev_cust_name);
@@ -1177,9 +1249,11 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 	values[1] = CStringGetTextDatum(t.model);
 
 	/* 3. move the stages of the statement's customers */
-	scope = psprintf("c2.%s IN (%s)", t.key_col, keys);
+	scope = psprintf("EXISTS (SELECT 1 FROM (%s) s(k) WHERE c2.%s %s s.k)",
+					 keys, t.key_col, t.key_eq);
 	sql_first = ActivityMoveSql(&t, scope, "true", "f.last_at", true, false);
-	sql_next = ActivityMoveSql(&t, psprintf("c2.%s = ANY ($3)", t.key_col),
+	sql_next = ActivityMoveSql(&t, psprintf("c2.%s %s ANY ($3)", t.key_col,
+											t.key_eq),
 							   "false", "f.last_at", true, false);
 	(void) ActivityMoveLoop(&t, sql_first, sql_next, 2, argtypes, values,
 							"activity");
@@ -1196,6 +1270,7 @@ clcm_activity_track(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	ActivityConfig *cfg;
+	int			nest;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1221,11 +1296,14 @@ clcm_activity_track(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* the trigger's customer table name resolves by the caller's path */
 	cfg = ActivityConfigGet(trigdata);
+	nest = ActivitySearchPathPush();
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		ActivityTrackRow(trigdata, cfg);
 	else
 		ActivityTrackStatement(trigdata, cfg);
+	ActivitySearchPathPop(nest);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
@@ -1255,6 +1333,7 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	uint64		moved;
 	int			i;
+	int			nest;
 
 	if (TIMESTAMP_NOT_FINITE(as_of))
 		ereport(ERROR,
@@ -1291,17 +1370,20 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nest = ActivitySearchPathPush();
 	ActivityResolveTarget(rel, key_col, stage_col,
 						  &t, "refresh_stages");
 	table_close(rel, NoLock);
 
 	sql = ActivityMoveSql(&t, "true", "false", "$3", false, true);
-	sql_next = ActivityMoveSql(&t, psprintf("c2.%s = ANY ($4)", t.key_col),
+	sql_next = ActivityMoveSql(&t, psprintf("c2.%s %s ANY ($4)", t.key_col,
+											t.key_eq),
 							   "false", "$3", false, true);
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(t.model);
 	values[2] = TimestampTzGetDatum(as_of);
 	moved = ActivityMoveLoop(&t, sql, sql_next, 3, argtypes, values, "refresh");
+	ActivitySearchPathPop(nest);
 	SPI_finish();
 	PG_RETURN_INT64((int64) moved);
 }

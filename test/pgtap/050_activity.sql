@@ -1,7 +1,7 @@
 -- 050_activity: markings, privileges and the SQLSTATE of every documented
 -- error of track_activity, stage rules and refresh_stages.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 -- objects and markings
 SELECT has_table('clcm', 'activity_facts', 'clcm.activity_facts exists');
@@ -163,6 +163,12 @@ DROP TABLE public.tap_gone;
 SELECT throws_ok(format('SELECT clcm.refresh_stages(%s::oid::regclass, %L)',
                         :tap_gone_oid, '2024-06-01'),
                  '42P01', NULL, 'refresh_stages of a dropped table');
+-- a key type without a btree equality operator (harden-4)
+CREATE TABLE public.tap_lcust (id line, stage clcm.lifecycle_stage);
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON public.tap_lcust
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+SELECT throws_ok($$SELECT clcm.refresh_stages('public.tap_lcust', '2024-06-01')$$,
+                 '42883', NULL, 'refresh_stages with a key type without btree equality');
 
 SELECT * FROM finish();
 ROLLBACK;
