@@ -20,7 +20,7 @@ DOCS = $(wildcard doc/*.md)
 # One variable per capability (kept apart so parallel work merges cleanly).
 
 # models, stage guard, history
-REGRESS_STAGE =
+REGRESS_STAGE = model_shipped model_define guard_basic guard_misattach guard_privs guard_bypass guard_edge
 
 # retention cohorts, survival
 REGRESS_COHORT =
@@ -42,7 +42,7 @@ REGRESS = install $(REGRESS_STAGE) $(REGRESS_COHORT) $(REGRESS_BTYD) \
 
 # isolation: test/specs/<name>.spec against test/expected/<name>.out.
 
-ISOLATION_STAGE =
+ISOLATION_STAGE = guard_concurrent
 
 ISOLATION_ACTIVITY =
 
