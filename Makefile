@@ -32,7 +32,7 @@ REGRESS_BTYD =
 REGRESS_RFM =
 
 # activity triggers, rules, refresh, transition analytics
-REGRESS_ACTIVITY =
+REGRESS_ACTIVITY = markov_basic funnel_basic rule_validation activity_lifecycle activity_models activity_statement activity_misconfig
 
 # hardening, upgrade
 REGRESS_HARDEN =
@@ -44,7 +44,7 @@ REGRESS = install $(REGRESS_STAGE) $(REGRESS_COHORT) $(REGRESS_BTYD) \
 
 ISOLATION_STAGE = guard_concurrent
 
-ISOLATION_ACTIVITY =
+ISOLATION_ACTIVITY = activity_concurrent
 
 ISOLATION = $(ISOLATION_STAGE) $(ISOLATION_ACTIVITY)
 ISOLATION_OPTS = --inputdir=test

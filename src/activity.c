@@ -1,0 +1,1224 @@
+/*-------------------------------------------------------------------------
+ *
+ * activity.c
+ *	  clcm.track_activity(), the AFTER INSERT trigger that keeps
+ *	  clcm.activity_facts and moves customer stages by clcm.stage_rule, and
+ *	  clcm.refresh_stages(), which applies the time rules in bulk.
+ *
+ * Design.  An orders (events) table gets
+ *
+ *	  CREATE TRIGGER ... AFTER INSERT ON orders FOR EACH ROW
+ *	  EXECUTE FUNCTION clcm.track_activity('customers', 'id',
+ *										   'customer_id', 'ordered_at',
+ *										   'amount', 'stage');
+ *
+ * or the same function FOR EACH STATEMENT with REFERENCING NEW TABLE, which
+ * handles a whole INSERT ... SELECT set-based.  For each customer touched:
+ *
+ *	1. its facts row is upserted (INSERT ... ON CONFLICT DO UPDATE) as the
+ *	   owner of clcm.activity_facts (the only writer; ordinary roles may
+ *	   read it), switching user only around that statement.  The row lock
+ *	   of the upsert serialises concurrent events of one customer;
+ *	2. the customer's stage is read (a new snapshot, so it sees what an
+ *	   earlier concurrent event committed); an unknown customer is an
+ *	   error (23503, like a foreign key);
+ *	3. the first firing rule (lowest priority) whose move the model allows
+ *	   is applied by an UPDATE of the customer table, conditional on the
+ *	   stage just read, under clcm.reason = 'activity', so the table's
+ *	   clcm.stage_guard validates and records the move; this repeats
+ *	   (without the activity condition) until no rule fires, at most once
+ *	   per stage of the model.
+ *
+ * refresh_stages() runs step 3 set-based over the whole customer table with
+ * the time conditions (inactivity, tenure) evaluated as of a given time,
+ * under clcm.reason = 'refresh'.  It finds the stage and key columns in the
+ * arguments of the table's clcm.stage_guard trigger.
+ *
+ * Per-trigger configuration (resolved columns, model, prepared plans) is
+ * cached per backend, keyed by trigger OID, and dropped by a relcache
+ * callback when either table changes.  The row-level path evaluates the
+ * rules in C from a per-model cache (clcm.stage_rule_effective) dropped
+ * when clcm.stage_rule, clcm.transition or clcm.model change; the
+ * set-based paths read the rules in SQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/date.h"
+
+#include "clcm.h"
+#include "stage.h"
+
+/* Cached configuration of one track_activity trigger. */
+typedef struct ActivityConfig
+{
+	Oid			tgoid;			/* hash key: the trigger's OID */
+	bool		valid;			/* false once a relcache callback fired */
+	Oid			events_relid;
+	Oid			cust_relid;
+	char	   *cust_name;		/* schema-qualified, quoted */
+	char	   *key_col;		/* quoted */
+	char	   *stage_col;		/* quoted */
+	char	   *key_type;		/* format_type_be_qualified of the key */
+	char	   *stage_type;		/* ... of the stage column */
+	char	   *model;			/* model name */
+	int			nstages;		/* stages of the model (bound on rule chains) */
+	AttrNumber	ev_cust_att;	/* event's customer column */
+	AttrNumber	ev_ts_att;		/* event's timestamp column */
+	AttrNumber	ev_amount_att;	/* event's amount column, or 0 */
+	Oid			ev_cust_out;	/* output function of the customer column */
+	Oid			ev_ts_type;		/* timestamptz, timestamp or date */
+	Oid			ev_amount_type; /* numeric, an integer or a float type */
+	char	   *ev_cust_name;	/* quoted event column names */
+	char	   *ev_ts_name;
+	char	   *ev_amount_name;
+	Oid			key_typid;		/* type of the key column */
+	Oid			key_in;			/* its input function ... */
+	Oid			key_ioparam;
+	Oid			key_out;		/* ... and output function */
+	Oid			stage_typid;	/* type of the stage column */
+	SPIPlanPtr	facts_plan;		/* row level: upsert facts */
+	SPIPlanPtr	stage_plan;		/* row level: read the stage */
+	SPIPlanPtr	move_plan;		/* row level: UPDATE the stage */
+} ActivityConfig;
+
+/* Columns and model of a guarded customer table. */
+typedef struct ActivityTarget
+{
+	Oid			relid;
+	Oid			key_typid;
+	Oid			stage_typid;
+	char	   *cust_name;
+	char	   *key_col;
+	char	   *stage_col;
+	char	   *key_type;
+	char	   *stage_type;
+	char	   *model;
+	int			nstages;
+} ActivityTarget;
+
+static HTAB *ActivityCache = NULL;
+static bool ActivityCallbackRegistered = false;
+
+/*
+ * Relcache callback: mark every cached trigger configuration that uses the
+ * relation invalid (InvalidOid means all).  Plans are freed on rebuild.
+ */
+static void
+ActivityRelcacheCallback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	ActivityConfig *entry;
+
+	if (ActivityCache == NULL)
+		return;
+	hash_seq_init(&status, ActivityCache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || entry->events_relid == relid ||
+			entry->cust_relid == relid)
+			entry->valid = false;
+	}
+}
+
+/*
+ * Free what an invalidated entry holds (strings and plans).
+ */
+static void
+ActivityConfigRelease(ActivityConfig *cfg)
+{
+	SPIPlanPtr *plans[] = {&cfg->facts_plan, &cfg->stage_plan,
+	&cfg->move_plan};
+	char	  **strings[] = {&cfg->cust_name, &cfg->key_col, &cfg->stage_col,
+		&cfg->key_type, &cfg->stage_type, &cfg->model, &cfg->ev_cust_name,
+	&cfg->ev_ts_name, &cfg->ev_amount_name};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(plans); i++)
+		if (*plans[i] != NULL)
+		{
+			SPI_freeplan(*plans[i]);
+			*plans[i] = NULL;
+		}
+	for (i = 0; i < (int) lengthof(strings); i++)
+		if (*strings[i] != NULL)
+		{
+			pfree(*strings[i]);
+			*strings[i] = NULL;
+		}
+}
+
+/*
+ * Resolve the stage column of a customer table to its model: the column
+ * must exist and be of a model's stage type.  Fills t (strings in the
+ * current memory context); needs SPI connected.  errprefix says which
+ * object is misconfigured.
+ */
+static void
+ActivityResolveTarget(Relation cust, const char *key_col,
+					  const char *stage_col, ActivityTarget *t,
+					  const char *errprefix)
+{
+	TupleDesc	desc = RelationGetDescr(cust);
+	int			key_att = SPI_fnumber(desc, key_col);
+	int			stage_att = SPI_fnumber(desc, stage_col);
+	Oid			stage_typid;
+	Oid			argtypes[1] = {REGTYPEOID};
+	Datum		values[1];
+	int			rc;
+	bool		isnull;
+
+	if (key_att <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s: column \"%s\" does not exist in table \"%s\"",
+						errprefix, key_col, RelationGetRelationName(cust))));
+	if (stage_att <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s: column \"%s\" does not exist in table \"%s\"",
+						errprefix, stage_col, RelationGetRelationName(cust))));
+	stage_typid = SPI_gettypeid(desc, stage_att);
+
+	values[0] = ObjectIdGetDatum(stage_typid);
+	rc = SPI_execute_with_args("SELECT m.name, pg_catalog.cardinality(m.stages) "
+							   "FROM " CLCM_SCHEMA ".model m "
+							   "WHERE m.stage_type OPERATOR(pg_catalog.=) $1",
+							   1, argtypes, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: column \"%s\" of table \"%s\" is not of a lifecycle model's stage type",
+						errprefix, stage_col, RelationGetRelationName(cust)),
+				 errdetail("Its type is %s.", format_type_be(stage_typid)),
+				 errhint("Give the column the stage type of a model, e.g. clcm.lifecycle_stage.")));
+	t->relid = RelationGetRelid(cust);
+	t->key_typid = SPI_gettypeid(desc, key_att);
+	t->stage_typid = stage_typid;
+	t->cust_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(cust)),
+											  RelationGetRelationName(cust));
+	t->key_col = pstrdup(quote_identifier(key_col));
+	t->stage_col = pstrdup(quote_identifier(stage_col));
+	t->key_type = format_type_be_qualified(SPI_gettypeid(desc, key_att));
+	t->stage_type = format_type_be_qualified(stage_typid);
+	t->model = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	t->nstages = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * Prepare and keep a plan.
+ */
+static SPIPlanPtr
+ActivityPrepare(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * Append the SQL condition under which rule r fires.  The *_expr arguments
+ * are SQL expressions: whether activity counts, the facts (purchases,
+ * revenue, first and last event) and the time at which time conditions are
+ * evaluated.  event_rules admits activity, purchases and revenue rules;
+ * time_rules admits inactivity rules; tenure rules are always admitted.
+ */
+static void
+ActivityAppendCondition(StringInfo sql, const char *activity_expr,
+						const char *purchases_expr, const char *revenue_expr,
+						const char *first_expr, const char *last_expr,
+						const char *time_expr, bool event_rules, bool time_rules)
+{
+	appendStringInfoString(sql, "(false");
+	if (event_rules)
+		appendStringInfo(sql,
+						 " OR (r.condition OPERATOR(pg_catalog.=) 'activity' AND %s)"
+						 " OR (r.condition OPERATOR(pg_catalog.=) 'purchases'"
+						 " AND CAST(%s AS numeric) OPERATOR(pg_catalog.>=) r.threshold)"
+						 " OR (r.condition OPERATOR(pg_catalog.=) 'revenue'"
+						 " AND %s OPERATOR(pg_catalog.>=) r.threshold)",
+						 activity_expr, purchases_expr, revenue_expr);
+	if (time_rules)
+		appendStringInfo(sql,
+						 " OR (r.condition OPERATOR(pg_catalog.=) 'inactivity'"
+						 " AND (%s OPERATOR(pg_catalog.+) r.period) OPERATOR(pg_catalog.<=) %s)",
+						 last_expr, time_expr);
+	appendStringInfo(sql,
+					 " OR (r.condition OPERATOR(pg_catalog.=) 'tenure'"
+					 " AND (%s OPERATOR(pg_catalog.+) r.period) OPERATOR(pg_catalog.<=) %s))",
+					 first_expr, time_expr);
+}
+
+/*
+ * Build the set-based stage move: one UPDATE of the customer table that
+ * moves every customer in scope by its best firing rule.  Parameters: $1
+ * the customer table (regclass), $2 the model (text), then what the caller
+ * uses in scope and the condition expressions.
+ */
+static char *
+ActivityMoveSql(ActivityTarget *t, const char *scope,
+				const char *activity_expr, const char *time_expr,
+				bool event_rules, bool time_rules)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	/*
+	 * The rules are expanded to one row per (from stage, to stage) move the
+	 * model allows ('*' becomes every stage), with the from stage as a value
+	 * of the stage type, so that they join the customers by equality.
+	 */
+	appendStringInfo(&sql,
+					 "UPDATE %s c SET %s = m.to_stage FROM ("
+					 "SELECT DISTINCT ON (c2.%s) c2.%s AS k, c2.%s AS s, r.to_stage"
+					 " FROM %s c2"
+					 " JOIN (SELECT CAST(st.stage AS %s) AS from_stage,"
+					 " CAST(x.to_stage AS %s) AS to_stage, x.to_stage AS to_label,"
+					 " x.condition, x.threshold, x.period, x.priority"
+					 " FROM " CLCM_SCHEMA ".stage_rule_effective x"
+					 " JOIN " CLCM_SCHEMA ".model md ON md.name OPERATOR(pg_catalog.=) x.model"
+					 " CROSS JOIN LATERAL pg_catalog.unnest(md.stages) st(stage)"
+					 " WHERE x.model OPERATOR(pg_catalog.=) $2"
+					 " AND (x.from_stage OPERATOR(pg_catalog.=) st.stage"
+					 " OR x.from_stage OPERATOR(pg_catalog.=) '*')"
+					 " AND x.to_stage OPERATOR(pg_catalog.<>) st.stage"
+					 " AND EXISTS (SELECT 1 FROM " CLCM_SCHEMA ".transition t"
+					 " WHERE t.model OPERATOR(pg_catalog.=) $2"
+					 " AND t.to_stage OPERATOR(pg_catalog.=) x.to_stage"
+					 " AND (t.from_stage OPERATOR(pg_catalog.=) st.stage"
+					 " OR t.from_stage OPERATOR(pg_catalog.=) '*'))) r"
+					 " ON r.from_stage OPERATOR(pg_catalog.=) c2.%s"
+					 " JOIN " CLCM_SCHEMA ".activity_facts f"
+					 " ON f.table_name OPERATOR(pg_catalog.=) $1"
+					 " AND f.customer_key OPERATOR(pg_catalog.=) CAST(c2.%s AS text)"
+					 " WHERE %s AND ",
+					 t->cust_name, t->stage_col,
+					 t->key_col, t->key_col, t->stage_col, t->cust_name,
+					 t->stage_type, t->stage_type,
+					 t->stage_col, t->key_col, scope);
+	ActivityAppendCondition(&sql, activity_expr, "f.purchases", "f.revenue",
+							"f.first_at", "f.last_at",
+							time_expr, event_rules, time_rules);
+	appendStringInfo(&sql,
+					 " ORDER BY c2.%s, r.priority, r.to_label, r.condition) m"
+					 " WHERE c.%s = m.k AND c.%s OPERATOR(pg_catalog.=) m.s",
+					 t->key_col, t->key_col, t->stage_col);
+	return sql.data;
+}
+
+/*
+ * Set clcm.reason for the statements that follow, saving the previous
+ * value; returns the GUC nest level for ActivityReasonPop (on error the
+ * transaction abort restores the value).
+ */
+static int
+ActivityReasonPush(const char *reason)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("clcm.reason", reason, PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/* Restore clcm.reason. */
+static void
+ActivityReasonPop(int nest)
+{
+	AtEOXact_GUC(true, nest);
+}
+
+/*
+ * OID of the owner of clcm.activity_facts, the role facts are written as.
+ */
+static Oid
+ActivityFactsOwner(void)
+{
+	Oid			nsp = get_namespace_oid(CLCM_SCHEMA, false);
+	Oid			relid = get_relname_relid("activity_facts", nsp);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation " CLCM_SCHEMA ".activity_facts does not exist");
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Resolve a trigger argument naming a column of the events table.
+ */
+static AttrNumber
+ActivityEventColumn(Relation rel, const char *name)
+{
+	int			att = SPI_fnumber(RelationGetDescr(rel), name);
+
+	if (att <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("track_activity: column \"%s\" does not exist in table \"%s\"",
+						name, RelationGetRelationName(rel))));
+	return att;
+}
+
+/*
+ * Build (or rebuild) the configuration of a trigger from its arguments;
+ * needs SPI connected.
+ */
+static ActivityConfig *
+ActivityConfigGet(TriggerData *trigdata)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	rel = trigdata->tg_relation;
+	ActivityConfig *cfg;
+	bool		found;
+	char	  **args = trigger->tgargs;
+	List	   *names;
+	RangeVar   *rv;
+	Oid			cust_relid;
+	Relation	cust;
+	ActivityTarget t;
+	MemoryContext old;
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		isvarlena;
+
+	if (ActivityCache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ActivityConfig);
+		ActivityCache = hash_create("clcm track_activity triggers", 16, &ctl,
+									HASH_ELEM | HASH_BLOBS);
+	}
+	if (!ActivityCallbackRegistered)
+	{
+		CacheRegisterRelcacheCallback(ActivityRelcacheCallback, (Datum) 0);
+		ActivityCallbackRegistered = true;
+	}
+
+	cfg = hash_search(ActivityCache, &trigger->tgoid, HASH_ENTER, &found);
+	if (found && cfg->valid)
+		return cfg;
+	if (found)
+		ActivityConfigRelease(cfg);
+	else
+	{
+		Oid			key = cfg->tgoid;
+
+		memset(cfg, 0, sizeof(ActivityConfig));
+		cfg->tgoid = key;
+	}
+	cfg->valid = false;
+
+	if (trigger->tgnargs < 4 || trigger->tgnargs > 6)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_activity: trigger \"%s\" has %d arguments but needs 4 to 6",
+						trigger->tgname, trigger->tgnargs),
+				 errhint("The arguments are: customer table, its key column, the event's customer column, timestamp column, optional amount column ('' for none), optional stage column (default stage).")));
+
+	names = stringToQualifiedNameList(args[0]);
+	rv = makeRangeVarFromNameList(names);
+	cust_relid = RangeVarGetRelid(rv, AccessShareLock, true);
+	if (!OidIsValid(cust_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("track_activity: customer table \"%s\" does not exist",
+						args[0])));
+	cust = table_open(cust_relid, NoLock);
+	ActivityResolveTarget(cust, args[1],
+						  trigger->tgnargs >= 6 ? args[5] : "stage", &t,
+						  "track_activity");
+	table_close(cust, NoLock);
+
+	cfg->ev_cust_att = ActivityEventColumn(rel, args[2]);
+	cfg->ev_ts_att = ActivityEventColumn(rel, args[3]);
+	cfg->ev_amount_att = (trigger->tgnargs >= 5 && args[4][0] != '\0')
+		? ActivityEventColumn(rel, args[4]) : 0;
+
+	cfg->ev_ts_type = SPI_gettypeid(desc, cfg->ev_ts_att);
+	if (cfg->ev_ts_type != TIMESTAMPTZOID && cfg->ev_ts_type != TIMESTAMPOID &&
+		cfg->ev_ts_type != DATEOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_activity: column \"%s\" of table \"%s\" must be of type timestamptz, timestamp or date",
+						args[3], RelationGetRelationName(rel))));
+	if (cfg->ev_amount_att != 0)
+	{
+		cfg->ev_amount_type = SPI_gettypeid(desc, cfg->ev_amount_att);
+		if (cfg->ev_amount_type != NUMERICOID && cfg->ev_amount_type != INT2OID &&
+			cfg->ev_amount_type != INT4OID && cfg->ev_amount_type != INT8OID &&
+			cfg->ev_amount_type != FLOAT4OID && cfg->ev_amount_type != FLOAT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("track_activity: column \"%s\" of table \"%s\" must be of a numeric type",
+							args[4], RelationGetRelationName(rel))));
+	}
+	getTypeOutputInfo(SPI_gettypeid(desc, cfg->ev_cust_att), &cfg->ev_cust_out,
+					  &isvarlena);
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	cfg->events_relid = RelationGetRelid(rel);
+	cfg->cust_relid = cust_relid;
+	cfg->cust_name = pstrdup(t.cust_name);
+	cfg->key_col = pstrdup(t.key_col);
+	cfg->stage_col = pstrdup(t.stage_col);
+	cfg->key_type = pstrdup(t.key_type);
+	cfg->stage_type = pstrdup(t.stage_type);
+	cfg->model = pstrdup(t.model);
+	cfg->nstages = t.nstages;
+	cfg->key_typid = t.key_typid;
+	cfg->stage_typid = t.stage_typid;
+	getTypeInputInfo(t.key_typid, &cfg->key_in, &cfg->key_ioparam);
+	getTypeOutputInfo(t.key_typid, &cfg->key_out, &isvarlena);
+	cfg->ev_cust_name = pstrdup(quote_identifier(args[2]));
+	cfg->ev_ts_name = pstrdup(quote_identifier(args[3]));
+	cfg->ev_amount_name = cfg->ev_amount_att != 0
+		? pstrdup(quote_identifier(args[4])) : NULL;
+	MemoryContextSwitchTo(old);
+	cfg->valid = true;
+	return cfg;
+}
+
+/* Copy a cached configuration's target part into an ActivityTarget. */
+static void
+ActivityTargetFromConfig(ActivityConfig *cfg, ActivityTarget *t)
+{
+	t->relid = cfg->cust_relid;
+	t->cust_name = cfg->cust_name;
+	t->key_col = cfg->key_col;
+	t->stage_col = cfg->stage_col;
+	t->key_type = cfg->key_type;
+	t->stage_type = cfg->stage_type;
+	t->model = cfg->model;
+	t->nstages = cfg->nstages;
+	t->key_typid = cfg->key_typid;
+	t->stage_typid = cfg->stage_typid;
+}
+
+/*
+ * Event timestamp of the row as timestamptz.
+ */
+static Datum
+ActivityEventTime(ActivityConfig *cfg, Datum value)
+{
+	if (cfg->ev_ts_type == TIMESTAMPOID)
+		return DirectFunctionCall1(timestamp_timestamptz, value);
+	if (cfg->ev_ts_type == DATEOID)
+		return DirectFunctionCall1(date_timestamptz, value);
+	return value;
+}
+
+/*
+ * Event amount of the row as numeric; rejects negative and NaN amounts.
+ */
+static Datum
+ActivityEventAmount(ActivityConfig *cfg, Datum value)
+{
+	Datum		num;
+
+	switch (cfg->ev_amount_type)
+	{
+		case INT2OID:
+			num = DirectFunctionCall1(int2_numeric, value);
+			break;
+		case INT4OID:
+			num = DirectFunctionCall1(int4_numeric, value);
+			break;
+		case INT8OID:
+			num = DirectFunctionCall1(int8_numeric, value);
+			break;
+		case FLOAT4OID:
+			num = DirectFunctionCall1(float4_numeric, value);
+			break;
+		case FLOAT8OID:
+			num = DirectFunctionCall1(float8_numeric, value);
+			break;
+		default:
+			num = value;
+			break;
+	}
+	if (numeric_is_nan(DatumGetNumeric(num)) ||
+		numeric_is_inf(DatumGetNumeric(num)) ||
+		DatumGetBool(DirectFunctionCall2(numeric_lt, num,
+										 DirectFunctionCall1(int4_numeric,
+															 Int32GetDatum(0)))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("track_activity: amount must be a finite number greater than or equal to 0"),
+				 errdetail("The amount is %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out, num))),
+				 errhint("Keep refunds in a table without the trigger.")));
+	return num;
+}
+
+/* ------------------------------------------------------------ rule cache */
+
+/*
+ * The rules in force for one model (clcm.stage_rule_effective), in the
+ * order they are tried (priority, to_stage, condition), with stages as
+ * funnel positions.  Row-level tracking evaluates them in C; the cache is
+ * dropped by the relcache callback when clcm.stage_rule, clcm.transition
+ * or clcm.model change (their statement triggers send relcache
+ * invalidations).
+ */
+typedef struct ActivityRule
+{
+	int			from;			/* funnel position, or -1 for any stage */
+	int			to;				/* funnel position */
+	char		cond;			/* a(ctivity) p(urchases) r(evenue) i(nactivity) t(enure) */
+	int64		count;			/* purchases threshold */
+	Datum		revenue;		/* revenue threshold (numeric) */
+	Interval	period;			/* inactivity / tenure period */
+} ActivityRule;
+
+typedef struct ActivityRuleSet
+{
+	struct ActivityRuleSet *next;
+	char		model[NAMEDATALEN];
+	int			nrules;
+	ActivityRule *rules;
+} ActivityRuleSet;
+
+static MemoryContext ActivityRuleCxt = NULL;
+static ActivityRuleSet *ActivityRules = NULL;
+static Oid	ActivityRuleRelids[3];	/* stage_rule, transition, model */
+
+/*
+ * Relcache callback for the rule cache: drop it when one of the rule
+ * tables changes (or on a full reset).
+ */
+static void
+ActivityRuleCallback(Datum arg, Oid relid)
+{
+	if (ActivityRules == NULL)
+		return;
+	if (relid == InvalidOid || relid == ActivityRuleRelids[0] ||
+		relid == ActivityRuleRelids[1] || relid == ActivityRuleRelids[2])
+	{
+		ActivityRules = NULL;
+		if (ActivityRuleCxt != NULL)
+			MemoryContextReset(ActivityRuleCxt);
+	}
+}
+
+/* Funnel position of a stage label in a model, or -1. */
+static int
+ActivityLabelPosition(ClcmModel *model, const char *label)
+{
+	int			i;
+
+	for (i = 0; i < model->nstages; i++)
+		if (strcmp(model->labels[i], label) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The rules of a model, loading them with SPI (connected) when needed.
+ */
+static ActivityRuleSet *
+ActivityRulesGet(ClcmModel *model)
+{
+	ActivityRuleSet *set;
+	Oid			nsp;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	int			rc;
+	uint64		i;
+	MemoryContext old;
+
+	for (set = ActivityRules; set != NULL; set = set->next)
+		if (strcmp(set->model, model->name) == 0)
+			return set;
+
+	if (ActivityRuleCxt == NULL)
+	{
+		ActivityRuleCxt = AllocSetContextCreate(TopMemoryContext,
+												"clcm activity rules",
+												ALLOCSET_SMALL_SIZES);
+		CacheRegisterRelcacheCallback(ActivityRuleCallback, (Datum) 0);
+	}
+	nsp = get_namespace_oid(CLCM_SCHEMA, false);
+	ActivityRuleRelids[0] = get_relname_relid("stage_rule", nsp);
+	ActivityRuleRelids[1] = get_relname_relid("transition", nsp);
+	ActivityRuleRelids[2] = get_relname_relid("model", nsp);
+
+	values[0] = CStringGetTextDatum(model->name);
+	rc = SPI_execute_with_args("SELECT r.from_stage, r.to_stage, r.condition,"
+							   " r.threshold, r.period"
+							   " FROM " CLCM_SCHEMA ".stage_rule_effective r"
+							   " WHERE r.model OPERATOR(pg_catalog.=) $1"
+							   " ORDER BY r.priority, r.to_stage, r.condition",
+							   1, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+
+	old = MemoryContextSwitchTo(ActivityRuleCxt);
+	set = palloc0(sizeof(ActivityRuleSet));
+	strlcpy(set->model, model->name, NAMEDATALEN);
+	set->rules = palloc0(sizeof(ActivityRule) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		ActivityRule *r = &set->rules[set->nrules];
+		char	   *from = SPI_getvalue(tup, desc, 1);
+		char	   *to = SPI_getvalue(tup, desc, 2);
+		char	   *cond = SPI_getvalue(tup, desc, 3);
+		bool		isnull;
+		Datum		d;
+
+		r->from = strcmp(from, "*") == 0 ? -1 : ActivityLabelPosition(model, from);
+		r->to = ActivityLabelPosition(model, to);
+		if ((r->from < 0 && strcmp(from, "*") != 0) || r->to < 0)
+			continue;			/* a stage the model no longer has */
+		r->cond = cond[0];
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+		{
+			r->revenue = datumCopy(d, false, -1);
+			if (r->cond == 'p')
+				r->count = DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
+		}
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		if (!isnull)
+			r->period = *DatumGetIntervalP(d);
+		set->nrules++;
+	}
+	set->next = ActivityRules;
+	ActivityRules = set;
+	MemoryContextSwitchTo(old);
+	return set;
+}
+
+/*
+ * The funnel position the first firing rule moves a customer at position
+ * cur to, or -1.  Event rules only (activity when allow_activity,
+ * purchases, revenue, tenure as of the event time).
+ */
+static int
+ActivityRuleFire(ClcmModel *model, ActivityRuleSet *set, int cur,
+				 int64 purchases, Datum revenue, TimestampTz first_at,
+				 TimestampTz ts, bool allow_activity)
+{
+	int			i;
+
+	for (i = 0; i < set->nrules; i++)
+	{
+		ActivityRule *r = &set->rules[i];
+		bool		fires = false;
+
+		if ((r->from != -1 && r->from != cur) || r->to == cur ||
+			!ClcmModelAllows(model, cur, r->to))
+			continue;
+		switch (r->cond)
+		{
+			case 'a':
+				fires = allow_activity;
+				break;
+			case 'p':
+				fires = purchases >= r->count;
+				break;
+			case 'r':
+				fires = DatumGetBool(DirectFunctionCall2(numeric_ge, revenue,
+														 r->revenue));
+				break;
+			case 't':
+				fires = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+																TimestampTzGetDatum(first_at),
+																IntervalPGetDatum(&r->period))) <= ts;
+				break;
+			default:
+				break;			/* inactivity: refresh_stages only */
+		}
+		if (fires)
+			return r->to;
+	}
+	return -1;
+}
+
+/*
+ * Row level: account one event for one customer and apply the rules.
+ *
+ * The facts upsert comes first: its row lock serialises concurrent events
+ * of one customer, so the stage read next (a new snapshot) sees the
+ * committed result of an earlier event.  The stage update is conditional
+ * on the stage read, so a concurrent change by someone else wins.
+ */
+static void
+ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
+{
+	HeapTuple	tuple = trigdata->tg_trigtuple;
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	Datum		cust_value;
+	Datum		ts_value;
+	Datum		amount = (Datum) 0;
+	bool		isnull;
+	char	   *cust_text;
+	Datum		key;
+	char	   *key_text;
+	Datum		values[4];
+	Oid			argtypes[4];
+	int			rc;
+	TimestampTz first_at;
+	int64		purchases;
+	Datum		revenue;
+	Oid			save_userid;
+	int			save_sec;
+	Oid			stage;
+	ClcmModel  *model;
+	int			step;
+
+	cust_value = heap_getattr(tuple, cfg->ev_cust_att, desc, &isnull);
+	if (isnull)
+		return;					/* not attributable to a customer */
+	/* the key in the key column's type and its canonical text */
+	cust_text = OidOutputFunctionCall(cfg->ev_cust_out, cust_value);
+	key = OidInputFunctionCall(cfg->key_in, cust_text, cfg->key_ioparam, -1);
+	key_text = OidOutputFunctionCall(cfg->key_out, key);
+
+	ts_value = heap_getattr(tuple, cfg->ev_ts_att, desc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("track_activity: column \"%s\" of an event cannot be NULL",
+						SPI_fname(desc, cfg->ev_ts_att))));
+	ts_value = ActivityEventTime(cfg, ts_value);
+	if (TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(ts_value)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("track_activity: event timestamp must be finite")));
+	if (cfg->ev_amount_att != 0)
+	{
+		Datum		a = heap_getattr(tuple, cfg->ev_amount_att, desc, &isnull);
+
+		if (!isnull)
+			amount = ActivityEventAmount(cfg, a);
+	}
+
+	/* 1. upsert the facts as the owner of clcm.activity_facts */
+	if (cfg->facts_plan == NULL)
+	{
+		argtypes[0] = REGCLASSOID;
+		argtypes[1] = TEXTOID;
+		argtypes[2] = TIMESTAMPTZOID;
+		argtypes[3] = NUMERICOID;
+		cfg->facts_plan = ActivityPrepare(
+										  "INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
+										  " (table_name, customer_key, first_at, last_at, purchases, revenue)"
+										  " VALUES ($1, $2, $3, $3, 1, $4)"
+										  " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
+										  " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
+										  " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
+										  " purchases = f.purchases OPERATOR(pg_catalog.+) 1,"
+										  " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue"
+										  " RETURNING first_at, purchases, revenue",
+										  4, argtypes);
+	}
+	values[0] = ObjectIdGetDatum(cfg->cust_relid);
+	values[1] = CStringGetTextDatum(key_text);
+	values[2] = ts_value;
+	values[3] = amount != (Datum) 0 ? amount
+		: DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ActivityFactsOwner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_plan(cfg->facts_plan, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "upsert of activity facts failed: %s", SPI_result_code_string(rc));
+	first_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+												 SPI_tuptable->tupdesc, 1, &isnull));
+	purchases = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 2, &isnull));
+	revenue = datumCopy(SPI_getbinval(SPI_tuptable->vals[0],
+									  SPI_tuptable->tupdesc, 3, &isnull),
+						false, -1);
+
+	/* 2. read the customer's stage (error for an unknown customer) */
+	if (cfg->stage_plan == NULL)
+	{
+		char	   *sql;
+
+		argtypes[0] = cfg->key_typid;
+		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s = $1",
+					   cfg->stage_col, cfg->cust_name, cfg->key_col);
+		cfg->stage_plan = ActivityPrepare(sql, 1, argtypes);
+	}
+	values[0] = key;
+	rc = SPI_execute_plan(cfg->stage_plan, values, NULL, false, 2);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("track_activity: customer \"%s\" does not exist in table %s",
+						key_text, cfg->cust_name),
+				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
+	if (SPI_processed > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("track_activity: key \"%s\" matches more than one customer in table %s",
+						key_text, cfg->cust_name),
+				 errhint("The key column must be unique.")));
+	stage = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		return;					/* no stage yet: facts only */
+
+	/* 3. apply the first firing rule until none fires */
+	if (cfg->move_plan == NULL)
+	{
+		char	   *sql;
+
+		argtypes[0] = cfg->stage_typid;
+		argtypes[1] = cfg->key_typid;
+		argtypes[2] = cfg->stage_typid;
+		sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s = $2 AND c.%s = $3",
+					   cfg->cust_name, cfg->stage_col, cfg->key_col,
+					   cfg->stage_col);
+		cfg->move_plan = ActivityPrepare(sql, 3, argtypes);
+	}
+	for (step = 0; step < cfg->nstages; step++)
+	{
+		ActivityRuleSet *rules;
+		int			cur;
+		int			to;
+		int			nest;
+		Oid			to_value;
+
+		model = ClcmModelLookup(cfg->stage_typid);
+		if (!model->is_model)
+			ereport(ERROR,
+					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+					 errmsg("track_activity: the stage column of table %s is no longer of a model's stage type",
+							cfg->cust_name)));
+		rules = ActivityRulesGet(model);
+		model = ClcmModelLookup(cfg->stage_typid);	/* SPI may have invalidated it */
+		cur = ClcmModelStagePosition(model, stage);
+		to = ActivityRuleFire(model, rules, cur, purchases, revenue, first_at,
+							  DatumGetTimestampTz(ts_value), step == 0);
+		if (to < 0)
+			break;
+		to_value = model->values[to];
+
+		values[0] = ObjectIdGetDatum(to_value);
+		values[1] = key;
+		values[2] = ObjectIdGetDatum(stage);
+		nest = ActivityReasonPush("activity");
+		rc = SPI_execute_plan(cfg->move_plan, values, NULL, false, 0);
+		ActivityReasonPop(nest);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed == 0)
+			break;				/* changed concurrently: leave it */
+		stage = to_value;
+	}
+}
+
+/*
+ * Run a set-based move (ActivityMoveSql) repeatedly until it moves nobody,
+ * at most nstages times, with the activity condition on the first pass
+ * only; returns the number moved by the first pass (= customers moved:
+ * a customer no rule moved in one pass is not moved in the next).
+ */
+static uint64
+ActivityMoveLoop(ActivityTarget *t, const char *sql_first,
+				 const char *sql_next, int nargs, Oid *argtypes,
+				 Datum *values, const char *reason)
+{
+	uint64		moved = 0;
+	int			pass;
+
+	for (pass = 0; pass <= t->nstages; pass++)
+	{
+		int			rc;
+		int			nest;
+
+		CHECK_FOR_INTERRUPTS();
+		if (pass == t->nstages)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rules of model \"%s\" keep moving customers of table %s in a cycle",
+							t->model, t->cust_name),
+					 errhint("Check clcm.stage_rule for rules that undo each other.")));
+		nest = ActivityReasonPush(reason);
+		rc = SPI_execute_with_args(pass == 0 ? sql_first : sql_next, nargs,
+								   argtypes, values, NULL, false, 0);
+		ActivityReasonPop(nest);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		if (pass == 0)
+			moved = SPI_processed;
+		if (SPI_processed == 0)
+			break;
+	}
+	return moved;
+}
+
+/*
+ * Statement level: account all events of the statement (transition table)
+ * per customer, set-based.
+ */
+static void
+ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
+{
+	const char *newtab = trigdata->tg_trigger->tgnewtable;
+	ActivityTarget t;
+	char	   *ntab;
+	char	   *ts_expr;
+	char	   *amount_expr;
+	char	   *keys;
+	char	   *sql;
+	char	   *scope;
+	char	   *sql_first;
+	char	   *sql_next;
+	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
+	Datum		values[2];
+	int			rc;
+	bool		isnull;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "SPI_register_trigger_data failed");
+	ActivityTargetFromConfig(cfg, &t);
+	ntab = pstrdup(quote_identifier(newtab));
+	ts_expr = psprintf("CAST(n.%s AS timestamptz)", cfg->ev_ts_name);
+	amount_expr = cfg->ev_amount_name != NULL
+		? psprintf("CAST(n.%s AS numeric)", cfg->ev_amount_name)
+		: pstrdup("CAST(0 AS numeric)");
+	/* the statement's customers, as values of the key type */
+	keys = psprintf("SELECT CAST(n.%s AS %s) FROM %s n WHERE n.%s IS NOT NULL",
+					cfg->ev_cust_name, cfg->key_type, ntab, cfg->ev_cust_name);
+
+	/* checks: NULL or infinite timestamps, negative or NaN amounts */
+	sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %s IS NULL"
+				   " OR NOT pg_catalog.isfinite(%s)),"
+				   " pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.<) CAST(0 AS numeric)"
+				   " OR %s OPERATOR(pg_catalog.=) CAST('NaN' AS numeric)"
+				   " OR %s OPERATOR(pg_catalog.=) CAST('Infinity' AS numeric))"
+				   " FROM %s n WHERE n.%s IS NOT NULL",
+				   ts_expr, ts_expr, amount_expr, amount_expr, amount_expr,
+				   ntab, cfg->ev_cust_name);
+	rc = SPI_execute(sql, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("track_activity: column \"%s\" of an event cannot be NULL or infinite",
+						cfg->ev_ts_name)));
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("track_activity: amount must be a finite number greater than or equal to 0"),
+				 errhint("Keep refunds in a table without the trigger.")));
+
+	/* 1. unknown customers fail the statement */
+	sql = psprintf("SELECT k.k FROM (SELECT DISTINCT k FROM (%s) s(k)) k"
+				   " WHERE NOT EXISTS (SELECT 1 FROM %s c WHERE c.%s = k.k) LIMIT 1",
+				   keys, t.cust_name, t.key_col);
+	rc = SPI_execute(sql, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("track_activity: customer \"%s\" does not exist in table %s",
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						t.cust_name),
+				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
+
+	/*
+	 * 2. upsert the facts, per customer, as the facts table's owner; in key
+	 * order, so that concurrent batches lock facts rows in the same order
+	 * (no deadlock) and one waits for the other on its first common
+	 * customer before it moves any stage
+	 */
+	sql = psprintf("INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
+				   " (table_name, customer_key, first_at, last_at, purchases, revenue)"
+				   " SELECT $1, CAST(CAST(n.%s AS %s) AS text), pg_catalog.min(%s),"
+				   " pg_catalog.max(%s), pg_catalog.count(*),"
+				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS numeric))"
+				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 2 ORDER BY 2"
+				   " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
+				   " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
+				   " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
+				   " purchases = f.purchases OPERATOR(pg_catalog.+) EXCLUDED.purchases,"
+				   " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue",
+				   cfg->ev_cust_name, t.key_type, ts_expr, ts_expr, amount_expr,
+				   ntab, cfg->ev_cust_name);
+	values[0] = ObjectIdGetDatum(t.relid);
+	values[1] = CStringGetTextDatum(t.model);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ActivityFactsOwner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "upsert of activity facts failed: %s", SPI_result_code_string(rc));
+
+	/* 3. move the stages of the statement's customers */
+	scope = psprintf("c2.%s IN (%s)", t.key_col, keys);
+	sql_first = ActivityMoveSql(&t, scope, "true", "f.last_at", true, false);
+	sql_next = ActivityMoveSql(&t, scope, "false", "f.last_at", true, false);
+	(void) ActivityMoveLoop(&t, sql_first, sql_next, 2, argtypes, values,
+							"activity");
+}
+
+PG_FUNCTION_INFO_V1(clcm_activity_track);
+
+/*
+ * track_activity(): AFTER INSERT trigger on an events table, row or
+ * statement level (the latter needs REFERENCING NEW TABLE).
+ */
+Datum
+clcm_activity_track(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	ActivityConfig *cfg;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_activity: must be called as a trigger")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_activity: trigger \"%s\" must be fired AFTER",
+						trigdata->tg_trigger->tgname)));
+	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_activity: trigger \"%s\" must be fired by INSERT only",
+						trigdata->tg_trigger->tgname)));
+	if (TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) &&
+		trigdata->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("track_activity: statement-level trigger \"%s\" needs a transition table",
+						trigdata->tg_trigger->tgname),
+				 errhint("Create it with REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT, or use FOR EACH ROW.")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	cfg = ActivityConfigGet(trigdata);
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ActivityTrackRow(trigdata, cfg);
+	else
+		ActivityTrackStatement(trigdata, cfg);
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(clcm_activity_refresh);
+
+/*
+ * refresh_stages(customer_table, as_of): apply the time rules (inactivity,
+ * tenure) as of as_of to every customer of the table, repeating until no
+ * rule fires; returns the number of customers moved.  The stage and key
+ * columns come from the table's clcm.stage_guard trigger.
+ */
+Datum
+clcm_activity_refresh(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
+	Relation	rel;
+	Oid			guard_oid;
+	List	   *guard_name;
+	const char *stage_col = NULL;
+	const char *key_col = NULL;
+	ActivityTarget t;
+	char	   *sql;
+	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	uint64		moved;
+	int			i;
+
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite timestamp")));
+
+	guard_name = list_make2(makeString(CLCM_SCHEMA), makeString("stage_guard"));
+	guard_oid = LookupFuncName(guard_name, 0, NULL, false);
+
+	rel = table_open(relid, AccessShareLock);
+	if (rel->trigdesc != NULL)
+	{
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			Trigger    *tg = &rel->trigdesc->triggers[i];
+
+			if (tg->tgfoid != guard_oid || tg->tgenabled == TRIGGER_DISABLED)
+				continue;
+			stage_col = tg->tgnargs >= 1 ? pstrdup(tg->tgargs[0]) : "stage";
+			key_col = tg->tgnargs >= 2 ? pstrdup(tg->tgargs[1]) : "id";
+			break;
+		}
+	}
+	if (stage_col == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" has no enabled clcm.stage_guard trigger",
+						RelationGetRelationName(rel)),
+				 errhint("refresh_stages finds the stage and key columns in the guard's arguments; create the trigger with CREATE TRIGGER ... BEFORE INSERT OR UPDATE ... FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard(...).")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ActivityResolveTarget(rel, key_col, stage_col,
+						  &t, "refresh_stages");
+	table_close(rel, NoLock);
+
+	sql = ActivityMoveSql(&t, "true", "false", "$3", false, true);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(t.model);
+	values[2] = TimestampTzGetDatum(as_of);
+	moved = ActivityMoveLoop(&t, sql, sql, 3, argtypes, values, "refresh");
+	SPI_finish();
+	PG_RETURN_INT64((int64) moved);
+}

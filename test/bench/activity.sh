@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# test/bench/activity.sh: cost of clcm.track_activity and refresh_stages.
+#
+#   1. pgbench: single-order INSERT TPS into an orders table without a
+#      trigger and into one with the row-level track_activity trigger (same
+#      customers, same run), ratio with/without;
+#   2. a bulk INSERT ... SELECT of N_ORDERS orders: no trigger, the
+#      statement-level trigger (REFERENCING NEW TABLE), the row-level one;
+#   3. refresh_stages over N_CUSTOMERS customers vs an equivalent
+#      hand-written pair of UPDATEs on an identical copy of the table.
+#
+# Run with `make bench BENCH=activity` (test/harness.sh sets PGHOST etc.).
+# Sizes: N_CUSTOMERS (default 1000000), N_ORDERS (default 1000000),
+# N_ROW_ORDERS (row-level bulk insert, default 1000000), PGBENCH_SECONDS
+# (default 20), PGBENCH_CLIENTS (default 2).
+set -euo pipefail
+
+N_CUSTOMERS=${N_CUSTOMERS:-1000000}
+N_ORDERS=${N_ORDERS:-1000000}
+N_ROW_ORDERS=${N_ROW_ORDERS:-1000000}
+PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
+PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-2}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+
+q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+now_ms() { date +%s%3N; }
+# timed SQL: prints milliseconds
+timed() {
+	local s e
+	s=$(now_ms)
+	q -c "$1" >/dev/null
+	e=$(now_ms)
+	echo $((e - s))
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "== clcm activity benchmark: $N_CUSTOMERS customers, $N_ORDERS bulk orders, $(nproc) cores"
+q <<SQL
+CREATE EXTENSION IF NOT EXISTS clcm;
+SET clcm.enforce = on;
+-- customers for the pgbench part: steady state, every customer loyal with
+-- facts (an order moves nobody: the pure cost of tracking); a second set
+-- of prospects measures the cost when most orders also move a stage
+CREATE TABLE bc (id int PRIMARY KEY, stage clcm.lifecycle_stage);
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON bc
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+INSERT INTO bc SELECT i, 'loyal' FROM generate_series(1, 100000) i;
+INSERT INTO clcm.activity_facts
+SELECT 'bc'::regclass, i::text, '2024-01-01', '2024-06-01', 10, 500
+  FROM generate_series(1, 100000) i;
+CREATE TABLE bp (id int PRIMARY KEY, stage clcm.lifecycle_stage);
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON bp
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+INSERT INTO bp SELECT i, 'prospect' FROM generate_series(1, 100000) i;
+CREATE TABLE orders_moving (customer_id int, at timestamptz, amount numeric);
+CREATE TRIGGER activity AFTER INSERT ON orders_moving FOR EACH ROW
+	EXECUTE FUNCTION clcm.track_activity('bp', 'id', 'customer_id', 'at', 'amount');
+CREATE TABLE orders_plain (customer_id int, at timestamptz, amount numeric);
+CREATE TABLE orders_tracked (customer_id int, at timestamptz, amount numeric);
+CREATE TRIGGER activity AFTER INSERT ON orders_tracked FOR EACH ROW
+	EXECUTE FUNCTION clcm.track_activity('bc', 'id', 'customer_id', 'at', 'amount');
+VACUUM ANALYZE bc, bp, clcm.activity_facts;
+SQL
+
+# ------------------------------------------------------------- 1. pgbench
+cat >"$W/plain.sql" <<'SQL'
+\set c random(1, 100000)
+INSERT INTO orders_plain VALUES (:c, now(), 10);
+SQL
+cat >"$W/tracked.sql" <<'SQL'
+\set c random(1, 100000)
+INSERT INTO orders_tracked VALUES (:c, now(), 10);
+SQL
+cat >"$W/moving.sql" <<'SQL'
+\set c random(1, 100000)
+INSERT INTO orders_moving VALUES (:c, now(), 10);
+SQL
+pgb() {
+	pgbench -n -M prepared -c "$PGBENCH_CLIENTS" -j "$PGBENCH_CLIENTS" -T "$PGBENCH_SECONDS" \
+		-f "$1" 2>/dev/null | awk '/^tps/ { print $3; exit }'
+}
+# warm up both, then alternate plain / tracked twice and keep the best
+pgbench -n -c 1 -T 2 -f "$W/plain.sql" >/dev/null 2>&1
+pgbench -n -c 1 -T 2 -f "$W/tracked.sql" >/dev/null 2>&1
+tp1=$(pgb "$W/plain.sql"); tt1=$(pgb "$W/tracked.sql")
+tp2=$(pgb "$W/plain.sql"); tt2=$(pgb "$W/tracked.sql")
+tp=$(awk -v a="$tp1" -v b="$tp2" 'BEGIN { print (a > b ? a : b) }')
+tt=$(awk -v a="$tt1" -v b="$tt2" 'BEGIN { print (a > b ? a : b) }')
+echo "pgbench single-order INSERT, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s each (best of 2):"
+printf '  without trigger  %10.0f tps  (runs %s, %s)\n' "$tp" "$tp1" "$tp2"
+printf '  track_activity   %10.0f tps  (runs %s, %s)\n' "$tt" "$tt1" "$tt2"
+echo "  ratio with/without: $(ratio "$tt" "$tp")   (goal >= 0.8; steady state: no order moves a stage)"
+tm=$(pgb "$W/moving.sql")
+printf '  track_activity, prospects  %10.0f tps  (ratio %s; stage moves below)\n' "$tm" "$(ratio "$tm" "$tp")"
+q -c "SELECT (SELECT count(*) FROM orders_moving) AS orders,
+             (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bp'::regclass AND reason = 'activity') AS stage_moves,
+             (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bc'::regclass AND reason = 'activity') AS steady_state_moves"
+
+# ------------------------------------------------------- 2. bulk inserts
+q <<SQL
+CREATE TABLE bk_stmt (id int PRIMARY KEY, stage clcm.lifecycle_stage);
+CREATE TABLE bk_row (id int PRIMARY KEY, stage clcm.lifecycle_stage);
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON bk_stmt
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON bk_row
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+INSERT INTO bk_stmt SELECT i, 'prospect' FROM generate_series(1, $N_CUSTOMERS / 10) i;
+INSERT INTO bk_row SELECT i, 'prospect' FROM generate_series(1, $N_CUSTOMERS / 10) i;
+CREATE UNLOGGED TABLE src AS
+	SELECT (1 + (i::bigint * 7919) % ($N_CUSTOMERS / 10))::int AS customer_id,
+	       timestamptz '2024-01-01' + (i % 365) * interval '1 day' AS at,
+	       (i % 100)::numeric AS amount
+	  FROM generate_series(1, $N_ORDERS) i;
+CREATE TABLE bo_plain (customer_id int, at timestamptz, amount numeric);
+CREATE TABLE bo_stmt (customer_id int, at timestamptz, amount numeric);
+CREATE TABLE bo_row (customer_id int, at timestamptz, amount numeric);
+CREATE TRIGGER activity AFTER INSERT ON bo_stmt REFERENCING NEW TABLE AS new_orders
+	FOR EACH STATEMENT
+	EXECUTE FUNCTION clcm.track_activity('bk_stmt', 'id', 'customer_id', 'at', 'amount');
+CREATE TRIGGER activity AFTER INSERT ON bo_row FOR EACH ROW
+	EXECUTE FUNCTION clcm.track_activity('bk_row', 'id', 'customer_id', 'at', 'amount');
+VACUUM ANALYZE src, bk_stmt, bk_row;
+SQL
+t_plain=$(timed "INSERT INTO bo_plain SELECT * FROM src")
+t_stmt=$(timed "INSERT INTO bo_stmt SELECT * FROM src")
+t_row=$(timed "INSERT INTO bo_row SELECT * FROM src LIMIT $N_ROW_ORDERS")
+echo "INSERT ... SELECT of $N_ORDERS orders for $((N_CUSTOMERS / 10)) customers:"
+echo "  without trigger            $t_plain ms"
+echo "  statement-level trigger    $t_stmt ms   ($(ratio "$t_stmt" "$t_plain")x the plain insert)"
+echo "  row-level trigger          $t_row ms   ($(ratio "$t_row" "$t_plain")x; $N_ROW_ORDERS orders)"
+q -c "SELECT (SELECT count(*) FROM bk_stmt) AS customers,
+             (SELECT sum(purchases) FROM clcm.activity_facts WHERE table_name = 'bk_stmt'::regclass) AS stmt_purchases,
+             (SELECT sum(purchases) FROM clcm.activity_facts WHERE table_name = 'bk_row'::regclass) AS row_purchases,
+             (SELECT count(*) FROM bk_stmt s JOIN bk_row r USING (id) WHERE s.stage <> r.stage) AS stage_differences"
+
+# ------------------------------------------------------------ 3. refresh
+# N_CUSTOMERS customers in stage active with facts whose last activity is
+# spread over the 400 days before 2025-01-01; refresh as of 2025-01-01.
+q <<SQL
+CREATE TABLE rc_a (id int PRIMARY KEY, stage clcm.lifecycle_stage);
+CREATE TABLE rc_b (id int PRIMARY KEY, stage clcm.lifecycle_stage);
+INSERT INTO rc_a SELECT i, 'active' FROM generate_series(1, $N_CUSTOMERS) i;
+INSERT INTO rc_b SELECT i, 'active' FROM generate_series(1, $N_CUSTOMERS) i;
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON rc_a
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON rc_b
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+INSERT INTO clcm.activity_facts
+SELECT t::regclass, i::text, timestamptz '2023-01-01',
+       timestamptz '2025-01-01' - (i % 400) * interval '1 day', 3, 30
+  FROM generate_series(1, $N_CUSTOMERS) i, (VALUES ('rc_a'), ('rc_b')) v(t);
+VACUUM ANALYZE rc_a, rc_b, clcm.activity_facts;
+SQL
+t_refresh=$(timed "SELECT clcm.refresh_stages('rc_a', '2025-01-01')")
+# the hand-written equivalent: active -> at_risk after 90 quiet days, then
+# at_risk -> churned after 180
+t_hand=$(timed "BEGIN;
+SET LOCAL clcm.reason = 'refresh';
+UPDATE rc_b c SET stage = 'at_risk' FROM clcm.activity_facts f
+ WHERE f.table_name = 'rc_b'::regclass AND f.customer_key = c.id::text
+   AND c.stage = 'active' AND f.last_at + interval '90 days' <= '2025-01-01';
+UPDATE rc_b c SET stage = 'churned' FROM clcm.activity_facts f
+ WHERE f.table_name = 'rc_b'::regclass AND f.customer_key = c.id::text
+   AND c.stage = 'at_risk' AND f.last_at + interval '180 days' <= '2025-01-01';
+COMMIT;")
+t_again=$(timed "SELECT clcm.refresh_stages('rc_a', '2025-01-01')")
+echo "refresh over $N_CUSTOMERS customers (as of 2025-01-01):"
+echo "  refresh_stages             $t_refresh ms"
+echo "  hand-written UPDATEs       $t_hand ms   (refresh_stages / hand-written = $(ratio "$t_refresh" "$t_hand"))"
+echo "  refresh_stages again       $t_again ms   (moves nobody)"
+q -c "SELECT a.stage, count(*) AS n, count(*) FILTER (WHERE a.stage = b.stage) AS same_as_hand
+        FROM rc_a a JOIN rc_b b USING (id) GROUP BY 1 ORDER BY 1"
