@@ -1,0 +1,2528 @@
+/*-------------------------------------------------------------------------
+ *
+ * cohort.c
+ *	  Retention cohorts: the clcm.retention aggregates, the two-level
+ *	  form (clcm.retention_activity per customer, then clcm.retention over
+ *	  those), clcm.retention_merge and clcm.retention_table.
+ *
+ * Design.  A retention matrix needs, per customer, the set of calendar
+ * periods the customer was active in; only when every row has been seen
+ * is the customer's cohort (first period) known.  The one-call aggregate
+ * therefore keeps an open-addressing hash table keyed by customer id
+ * (linear probing, power-of-two size, no per-row palloc) whose entries
+ * hold a bitmap of active periods (two 64-bit words inline, a palloc'd
+ * array beyond that).  The bitmap is aligned to multiples of 64 periods,
+ * so extending it to earlier periods is a word move, never a bit shift.
+ * The final function walks the table once and adds each customer to a
+ * dense triangle of cells (cohort i, offset k).
+ *
+ * The two-level form moves the per-customer state out of the aggregate:
+ * clcm.retention_activity(ts, ...) grouped by customer yields a small
+ * value (first period + bitmap), and clcm.retention(activity) folds those
+ * into a clcm.retention_matrix, a non-internal state with a combine
+ * function: the form a distributed planner such as Citus pushes down.
+ *
+ * Period indexes count calendar periods from 2000-01-01 (PostgreSQL's
+ * epoch) in the configured time zone: day = days, week = weeks starting
+ * on the configured weekday, month = 12 * (year - 2000) + month - 1, etc.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "port/pg_bitutils.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/datum.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "clcm.h"
+#include "cohort.h"
+
+/* key kinds of the hash state */
+#define RK_NONE		0			/* level-1 activity: one anonymous customer */
+#define RK_INT8		1
+#define RK_TEXT		2
+#define RK_UUID		3
+
+/* per-customer revenue: amount per active period, unsorted */
+typedef struct RetRev
+{
+	int32		n;
+	int32		cap;
+	RetRevItem	items[FLEXIBLE_ARRAY_MEMBER];
+} RetRev;
+
+/*
+ * One customer in the hash table.  nwords == 0 marks an empty slot.  Key:
+ * the bigint id itself, or a pointer into the key arena (int32 length
+ * followed by the bytes) for text and uuid ids.
+ */
+typedef struct RetEntry
+{
+	uint64		hash;
+	union
+	{
+		int64		i;
+		const char *p;
+	}			key;
+	int32		wbase;			/* bits[0] holds periods 64*wbase .. +63 */
+	int32		nwords;
+	union
+	{
+		uint64		inl[2];
+		uint64	   *ext;
+	}			b;
+	RetRev	   *rev;
+} RetEntry;
+
+/* aggregate state of the one-call and the level-1 aggregates */
+typedef struct RetState
+{
+	RetCfg		cfg;
+	MemoryContext mcxt;
+	int			keykind;		/* RK_* */
+	bool		configured;
+	bool		has_data;
+	TimestampTz max_ts;
+	/* constancy check of the period and options arguments */
+	Datum		period_ptr;
+	text	   *period_copy;
+	Datum		opts_ptr;
+	Datum		opts_copy;
+	/* RK_NONE: the single customer */
+	RetEntry	one;
+	/* hash table */
+	RetEntry   *table;
+	uint64		cap;
+	uint64		count;
+	char	   *arena;
+	Size		arena_left;
+	/* RK_INT8 head counts: rows buffered for a prefetching batch */
+	int			npend;
+	int64		pend_key[64];
+	int32		pend_period[64];
+} RetState;
+
+#define RET_BATCH	64
+
+#define RET_INITIAL_CAP		64
+#define RET_ARENA_CHUNK		(64 * 1024)
+
+static const char *const ret_unit_names[] = {"day", "week", "month", "quarter", "year"};
+static const char *const ret_dow_names[] = {"sunday", "monday", "tuesday",
+"wednesday", "thursday", "friday", "saturday"};
+
+/* ---------------------------------------------------------------- periods */
+
+/* floor(a / b) for b > 0 */
+static inline int64
+RetFloorDiv(int64 a, int64 b)
+{
+	int64		q = a / b;
+
+	if ((a % b) != 0 && a < 0)
+		q--;
+	return q;
+}
+
+/* word index holding period p */
+static inline int32
+RetWord(int32 p)
+{
+	return (int32) RetFloorDiv(p, 64);
+}
+
+/* bit of period p within its word */
+static inline uint64
+RetBit(int32 p)
+{
+	return UINT64CONST(1) << (p - RetWord(p) * 64);
+}
+
+/*
+ * Period index of a local calendar day (days since 2000-01-01).  Weeks:
+ * 2000-01-01 was a Saturday, so the first week_start day on or after it
+ * is day (week_start + 1) % 7.
+ */
+static int32
+RetDaysToPeriod(uint8 unit, uint8 week_start, int32 days)
+{
+	int			y,
+				m,
+				d;
+
+	switch (unit)
+	{
+		case RP_DAY:
+			return days;
+		case RP_WEEK:
+			return (int32) RetFloorDiv((int64) days - (week_start + 1) % 7, 7);
+		case RP_MONTH:
+			j2date(days + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			return (y - 2000) * 12 + m - 1;
+		case RP_QUARTER:
+			j2date(days + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			return (y - 2000) * 4 + (m - 1) / 3;
+		case RP_YEAR:
+			j2date(days + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			return y - 2000;
+	}
+	elog(ERROR, "unexpected retention period unit %d", unit);
+	return 0;					/* keep compiler quiet */
+}
+
+/* first local day (days since 2000-01-01) of period p */
+static int32
+RetPeriodStart(uint8 unit, uint8 week_start, int32 p)
+{
+	int64		months;
+
+	switch (unit)
+	{
+		case RP_DAY:
+			return p;
+		case RP_WEEK:
+			return (int32) ((int64) p * 7 + (week_start + 1) % 7);
+		case RP_MONTH:
+		case RP_QUARTER:
+			months = (unit == RP_MONTH) ? (int64) p : (int64) p * 3;
+			return date2j((int) (2000 + RetFloorDiv(months, 12)),
+						  (int) (months - RetFloorDiv(months, 12) * 12) + 1, 1)
+				- POSTGRES_EPOCH_JDATE;
+		case RP_YEAR:
+			return date2j(2000 + p, 1, 1) - POSTGRES_EPOCH_JDATE;
+	}
+	elog(ERROR, "unexpected retention period unit %d", unit);
+	return 0;
+}
+
+/*
+ * Period index of a timestamp in the configured zone.  Infinite
+ * timestamps have no period: error.
+ */
+static int32
+RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
+{
+	int32		days;
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("retention timestamps must be finite"),
+				 errdetail("An infinite timestamp belongs to no calendar period.")));
+	if (cfg->utc)
+		days = (int32) RetFloorDiv(ts, USECS_PER_DAY);
+	else
+	{
+		struct pg_tm tm;
+		fsec_t		fsec;
+		int			tzoff;
+
+		if (timestamp2tm(ts, &tzoff, &tm, &fsec, NULL, cfg->tz) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+		days = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
+	}
+	return RetDaysToPeriod(cfg->unit, cfg->week_start, days);
+}
+
+/* ---------------------------------------------------------------- options */
+
+/* unit code of a period name; error when unrecognized */
+static uint8
+RetParseUnit(const char *s)
+{
+	for (int i = 0; i < (int) lengthof(ret_unit_names); i++)
+		if (pg_strcasecmp(s, ret_unit_names[i]) == 0)
+			return (uint8) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unrecognized retention period: \"%s\"", s),
+			 errhint("Valid periods are day, week, month, quarter and year.")));
+	return 0;
+}
+
+/* weekday code (0 = sunday) of a week_start name or 3-letter abbreviation */
+static uint8
+RetParseWeekStart(const char *s)
+{
+	for (int i = 0; i < (int) lengthof(ret_dow_names); i++)
+		if (pg_strcasecmp(s, ret_dow_names[i]) == 0 ||
+			(strlen(s) == 3 && pg_strncasecmp(s, ret_dow_names[i], 3) == 0))
+			return (uint8) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unrecognized week start: \"%s\"", s),
+			 errhint("Use a day name such as monday or sunday.")));
+	return 0;
+}
+
+/* set the time zone of cfg by name; error when unrecognized */
+static void
+RetCfgSetTz(RetCfg *cfg, const char *name)
+{
+	pg_tz	   *tz;
+
+	if (strlen(name) > RET_TZ_MAX || name[0] == '\0' ||
+		(tz = pg_tzset(name)) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", name),
+				 errhint("Use a name from pg_timezone_names, such as UTC or Europe/Berlin.")));
+	memset(cfg->tzname, 0, sizeof(cfg->tzname));
+	strlcpy(cfg->tzname, name, sizeof(cfg->tzname));
+	cfg->utc = (pg_strcasecmp(name, "UTC") == 0);
+	cfg->tz = cfg->utc ? NULL : tz;
+}
+
+/* defaults: UTC boundaries, weeks from monday, no as_of, first-activity cohorts */
+static void
+RetCfgDefaults(RetCfg *cfg, uint8 unit)
+{
+	memset(cfg, 0, sizeof(RetCfg));
+	cfg->unit = unit;
+	cfg->week_start = 1;
+	RetCfgSetTz(cfg, "UTC");
+}
+
+/* check an as_of cut-off */
+static void
+RetCheckAsOf(TimestampTz as_of)
+{
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retention as_of must be finite")));
+}
+
+/*
+ * Read a clcm.retention_options row (tz, week_start, as_of, recurring)
+ * into cfg.  NULL fields keep their defaults.
+ */
+static void
+RetCfgApplyOptions(RetCfg *cfg, HeapTupleHeader opts)
+{
+	bool		isnull;
+	Datum		d;
+
+	d = GetAttributeByNum(opts, 1, &isnull);
+	if (!isnull)
+		RetCfgSetTz(cfg, text_to_cstring(DatumGetTextPP(d)));
+	d = GetAttributeByNum(opts, 2, &isnull);
+	if (!isnull)
+		cfg->week_start = RetParseWeekStart(text_to_cstring(DatumGetTextPP(d)));
+	d = GetAttributeByNum(opts, 3, &isnull);
+	if (!isnull)
+	{
+		RetCheckAsOf(DatumGetTimestampTz(d));
+		cfg->as_of = DatumGetTimestampTz(d);
+		cfg->flags |= RF_AS_OF;
+	}
+	d = GetAttributeByNum(opts, 4, &isnull);
+	if (!isnull && DatumGetBool(d))
+		cfg->flags |= RF_RECURRING;
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_options_make);
+
+/*
+ * clcm.retention_options(tz, week_start, as_of, recurring): validate the
+ * options now (so a typo fails before the scan) and return the row.
+ */
+Datum
+clcm_retention_options_make(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4];
+	RetCfg		cfg;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	RetCfgDefaults(&cfg, RP_MONTH);
+
+	for (int i = 0; i < 4; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i);
+		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	if (!nulls[0])
+		RetCfgSetTz(&cfg, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	if (!nulls[1])
+		RetParseWeekStart(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	if (!nulls[2])
+		RetCheckAsOf(PG_GETARG_TIMESTAMPTZ(2));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* ------------------------------------------------------------ hash state */
+
+/* 64-bit mix of a bigint key (splitmix64 finalizer) */
+static inline uint64
+RetHashInt(int64 k)
+{
+	uint64		x = (uint64) k;
+
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+/* the bitmap words of an entry */
+static inline uint64 *
+RetEntryWords(RetEntry *e)
+{
+	return e->nwords <= 2 ? e->b.inl : e->b.ext;
+}
+
+/* allocate and initialize a state in the aggregate context */
+static RetState *
+RetStateCreate(MemoryContext mcxt, int keykind)
+{
+	RetState   *st = MemoryContextAllocZero(mcxt, sizeof(RetState));
+
+	st->mcxt = mcxt;
+	st->keykind = keykind;
+	if (keykind != RK_NONE)
+	{
+		st->cap = RET_INITIAL_CAP;
+		st->table = MemoryContextAllocZero(mcxt, sizeof(RetEntry) * st->cap);
+	}
+	return st;
+}
+
+/* copy key bytes into the arena: int32 length, then the bytes */
+static const char *
+RetArenaKey(RetState *st, const char *k, int32 len)
+{
+	Size		need = MAXALIGN(sizeof(int32) + len);
+	char	   *p;
+
+	if (need > st->arena_left)
+	{
+		Size		chunk = Max(need, RET_ARENA_CHUNK);
+
+		st->arena = MemoryContextAlloc(st->mcxt, chunk);
+		st->arena_left = chunk;
+	}
+	p = st->arena;
+	memcpy(p, &len, sizeof(int32));
+	memcpy(p + sizeof(int32), k, len);
+	st->arena += need;
+	st->arena_left -= need;
+	return p;
+}
+
+/* does entry e hold the key (ik for RK_INT8, k/len otherwise)? */
+static inline bool
+RetKeyEq(const RetState *st, const RetEntry *e, int64 ik, const char *k, int32 len)
+{
+	int32		elen;
+
+	if (st->keykind == RK_INT8)
+		return e->key.i == ik;
+	memcpy(&elen, e->key.p, sizeof(int32));
+	return elen == len && memcmp(e->key.p + sizeof(int32), k, len) == 0;
+}
+
+/* double the table and reinsert every entry */
+static void
+RetGrow(RetState *st)
+{
+	uint64		newcap = st->cap * 2;
+	uint64		mask = newcap - 1;
+	RetEntry   *nt;
+
+	nt = MemoryContextAllocExtended(st->mcxt, mul_size(sizeof(RetEntry), newcap),
+									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (uint64 i = 0; i < st->cap; i++)
+	{
+		RetEntry   *e = &st->table[i];
+		uint64		j;
+
+		if (e->nwords == 0)
+			continue;
+		j = e->hash & mask;
+		while (nt[j].nwords != 0)
+			j = (j + 1) & mask;
+		nt[j] = *e;
+	}
+	pfree(st->table);
+	st->table = nt;
+	st->cap = newcap;
+}
+
+/*
+ * Find or insert the entry of a customer.  A new entry is returned with
+ * nwords == 0; the caller sets at least one period right away.
+ */
+static RetEntry *
+RetLookup(RetState *st, uint64 hash, int64 ik, const char *k, int32 len, bool *found)
+{
+	uint64		mask;
+	uint64		j;
+
+	if (st->keykind == RK_NONE)
+	{
+		*found = st->one.nwords != 0;
+		return &st->one;
+	}
+	if ((st->count + 1) * 10 > st->cap * 7)
+		RetGrow(st);
+	mask = st->cap - 1;
+	j = hash & mask;
+	for (;;)
+	{
+		RetEntry   *e = &st->table[j];
+
+		if (e->nwords == 0)
+		{
+			e->hash = hash;
+			if (st->keykind == RK_INT8)
+				e->key.i = ik;
+			else
+				e->key.p = RetArenaKey(st, k, len);
+			st->count++;
+			*found = false;
+			return e;
+		}
+		if (e->hash == hash && RetKeyEq(st, e, ik, k, len))
+		{
+			*found = true;
+			return e;
+		}
+		j = (j + 1) & mask;
+	}
+}
+
+/*
+ * Make the bitmap of e cover words [lo, hi] (it may already cover part of
+ * that range); new words are zero.
+ */
+static void
+RetEntryCover(RetState *st, RetEntry *e, int32 lo, int32 hi)
+{
+	int32		nlo,
+				nhi,
+				n;
+	uint64		tmp[2];
+	uint64	   *neww;
+	uint64	   *old;
+
+	if (e->nwords == 0)
+	{
+		n = hi - lo + 1;
+		e->wbase = lo;
+		if (n <= 2)
+		{
+			e->b.inl[0] = e->b.inl[1] = 0;
+			e->nwords = n;
+		}
+		else
+		{
+			e->b.ext = MemoryContextAllocZero(st->mcxt, sizeof(uint64) * n);
+			e->nwords = n;
+		}
+		return;
+	}
+	nlo = Min(lo, e->wbase);
+	nhi = Max(hi, e->wbase + e->nwords - 1);
+	if (nlo == e->wbase && nhi == e->wbase + e->nwords - 1)
+		return;
+	if ((int64) nhi - nlo + 1 > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("retention activity spans too many periods")));
+	n = nhi - nlo + 1;
+	old = RetEntryWords(e);
+	if (n <= 2)
+	{
+		tmp[0] = tmp[1] = 0;
+		memcpy(&tmp[e->wbase - nlo], old, sizeof(uint64) * e->nwords);
+		e->b.inl[0] = tmp[0];
+		e->b.inl[1] = tmp[1];
+	}
+	else
+	{
+		neww = MemoryContextAllocZero(st->mcxt, sizeof(uint64) * n);
+		memcpy(&neww[e->wbase - nlo], old, sizeof(uint64) * e->nwords);
+		if (e->nwords > 2)
+			pfree(old);
+		e->b.ext = neww;
+	}
+	e->wbase = nlo;
+	e->nwords = n;
+}
+
+/* mark period p active in e */
+static inline void
+RetEntrySet(RetState *st, RetEntry *e, int32 p)
+{
+	int32		w = RetWord(p);
+
+	if (e->nwords == 0 || w < e->wbase || w >= e->wbase + e->nwords)
+		RetEntryCover(st, e, w, w);
+	RetEntryWords(e)[w - e->wbase] |= RetBit(p);
+}
+
+/*
+ * Process the buffered rows of a bigint head-count state.  Looking up a
+ * random customer in a large table costs a cache miss; computing the slots
+ * of a whole batch first and prefetching them lets those misses overlap.
+ */
+static void
+RetFlush(RetState *st)
+{
+	uint64		hash[RET_BATCH];
+	uint64		mask;
+	int			n = st->npend;
+
+	if (n == 0)
+		return;
+	while ((st->count + n) * 10 > st->cap * 7)
+		RetGrow(st);
+	mask = st->cap - 1;
+	for (int i = 0; i < n; i++)
+	{
+		hash[i] = RetHashInt(st->pend_key[i]);
+		__builtin_prefetch(&st->table[hash[i] & mask]);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		uint64		j = hash[i] & mask;
+		int64		ik = st->pend_key[i];
+		RetEntry   *e;
+
+		for (;;)
+		{
+			e = &st->table[j];
+			if (e->nwords == 0)
+			{
+				e->hash = hash[i];
+				e->key.i = ik;
+				st->count++;
+				break;
+			}
+			if (e->key.i == ik)
+				break;
+			j = (j + 1) & mask;
+		}
+		RetEntrySet(st, e, st->pend_period[i]);
+	}
+	st->npend = 0;
+}
+
+/* add amount to period p of e's revenue */
+static void
+RetEntryAddRev(RetState *st, RetEntry *e, int32 p, float8 amount)
+{
+	RetRev	   *r = e->rev;
+
+	if (r != NULL)
+	{
+		for (int i = r->n - 1; i >= 0; i--)
+			if (r->items[i].period == p)
+			{
+				r->items[i].amount += amount;
+				return;
+			}
+	}
+	if (r == NULL || r->n == r->cap)
+	{
+		int32		cap = (r == NULL) ? 4 : r->cap * 2;
+		Size		sz = offsetof(RetRev, items) + sizeof(RetRevItem) * (Size) cap;
+
+		if (r == NULL)
+		{
+			r = MemoryContextAllocZero(st->mcxt, sz);
+		}
+		else
+		{
+			r = repalloc(r, sz);
+		}
+		r->cap = cap;
+		e->rev = r;
+	}
+	r->items[r->n].period = p;
+	r->items[r->n].pad = 0;
+	r->items[r->n].amount = amount;
+	r->n++;
+}
+
+/* check that a revenue amount is finite */
+static inline void
+RetCheckAmount(float8 amount)
+{
+	if (isnan(amount) || isinf(amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retention amount must be finite"),
+				 errdetail("The amount was %s.", isnan(amount) ? "NaN" : "infinite")));
+}
+
+/* ------------------------------------------------------- transition */
+
+/* memory context of the aggregate, or error when not called as one */
+static MemoryContext
+RetAggContext(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggcxt;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "retention aggregate function called in non-aggregate context");
+	return aggcxt;
+}
+
+/*
+ * Configure a fresh state from the period (argument pidx) and options
+ * (argument pidx + 1) arguments, when present.
+ */
+static void
+RetConfigure(FunctionCallInfo fcinfo, RetState *st, int pidx, bool revenue)
+{
+	MemoryContext old;
+	uint8		unit = RP_MONTH;
+
+	if (PG_NARGS() > pidx)
+	{
+		if (PG_ARGISNULL(pidx))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("retention period must not be null")));
+		unit = RetParseUnit(text_to_cstring(PG_GETARG_TEXT_PP(pidx)));
+		old = MemoryContextSwitchTo(st->mcxt);
+		st->period_ptr = PG_GETARG_DATUM(pidx);
+		st->period_copy = PG_GETARG_TEXT_P_COPY(pidx);
+		MemoryContextSwitchTo(old);
+	}
+	RetCfgDefaults(&st->cfg, unit);
+	if (PG_NARGS() > pidx + 1 && !PG_ARGISNULL(pidx + 1))
+	{
+		RetCfgApplyOptions(&st->cfg, PG_GETARG_HEAPTUPLEHEADER(pidx + 1));
+		st->opts_ptr = PG_GETARG_DATUM(pidx + 1);
+		old = MemoryContextSwitchTo(st->mcxt);
+		st->opts_copy = datumCopy(PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(pidx + 1))),
+								  false, -1);
+		MemoryContextSwitchTo(old);
+	}
+	if (revenue)
+		st->cfg.flags |= RF_REVENUE;
+	st->configured = true;
+}
+
+/* error unless the period and options arguments equal the first row's */
+static void
+RetCheckConstant(FunctionCallInfo fcinfo, RetState *st, int pidx)
+{
+	if (PG_NARGS() > pidx && PG_GETARG_DATUM(pidx) != st->period_ptr)
+	{
+		if (PG_ARGISNULL(pidx) ||
+			!datumIsEqual(PointerGetDatum(PG_GETARG_TEXT_P(pidx)),
+						  PointerGetDatum(st->period_copy), false, -1))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("retention period must be the same for all rows of a group")));
+		st->period_ptr = PG_GETARG_DATUM(pidx);
+	}
+	if (PG_NARGS() > pidx + 1 && PG_GETARG_DATUM(pidx + 1) != st->opts_ptr)
+	{
+		bool		same;
+
+		if (PG_ARGISNULL(pidx + 1))
+			same = (st->opts_copy == (Datum) 0);
+		else
+			same = st->opts_copy != (Datum) 0 &&
+				datumIsEqual(PointerGetDatum(PG_DETOAST_DATUM(PG_GETARG_DATUM(pidx + 1))),
+							 st->opts_copy, false, -1);
+		if (!same)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("retention options must be the same for all rows of a group")));
+		st->opts_ptr = PG_GETARG_DATUM(pidx + 1);
+	}
+}
+
+/*
+ * Common transition: args are (state, id, ts [, amount], [period [, options]])
+ * for the one-call aggregates and (state, ts [, amount] [, period [, options]])
+ * for the level-1 activity aggregates.  Rows with a NULL id or timestamp
+ * are skipped; a NULL amount marks activity without revenue.
+ */
+static Datum
+RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
+{
+	MemoryContext aggcxt = RetAggContext(fcinfo);
+	RetState   *st = PG_ARGISNULL(0) ? NULL : (RetState *) PG_GETARG_POINTER(0);
+	int			tsidx = with_id ? 2 : 1;
+	int			pidx = tsidx + (revenue ? 2 : 1);
+	TimestampTz ts;
+	int32		p;
+	uint64		hash = 0;
+	int64		ik = 0;
+	const char *k = NULL;
+	int32		len = 0;
+	bool		found;
+	RetEntry   *e;
+
+	if (st == NULL)
+	{
+		int			keykind = RK_NONE;
+
+		if (with_id)
+		{
+			Oid			idtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+
+			if (idtype == INT8OID)
+				keykind = RK_INT8;
+			else if (idtype == TEXTOID)
+				keykind = RK_TEXT;
+			else if (idtype == UUIDOID)
+				keykind = RK_UUID;
+			else
+				elog(ERROR, "unexpected customer id type %u", idtype);
+		}
+		st = RetStateCreate(aggcxt, keykind);
+		RetConfigure(fcinfo, st, pidx, revenue);
+	}
+	else
+		RetCheckConstant(fcinfo, st, pidx);
+
+	if ((with_id && PG_ARGISNULL(1)) || PG_ARGISNULL(tsidx))
+		PG_RETURN_POINTER(st);
+	ts = PG_GETARG_TIMESTAMPTZ(tsidx);
+	if ((st->cfg.flags & RF_AS_OF) && !TIMESTAMP_NOT_FINITE(ts) && ts >= st->cfg.as_of)
+		PG_RETURN_POINTER(st);
+	p = RetTsToPeriod(&st->cfg, ts);
+
+	if (!st->has_data || ts > st->max_ts)
+		st->max_ts = ts;
+	st->has_data = true;
+	if (st->keykind == RK_INT8 && !revenue)
+	{
+		st->pend_key[st->npend] = PG_GETARG_INT64(1);
+		st->pend_period[st->npend] = p;
+		if (++st->npend == RET_BATCH)
+			RetFlush(st);
+		PG_RETURN_POINTER(st);
+	}
+	switch (st->keykind)
+	{
+		case RK_INT8:
+			ik = PG_GETARG_INT64(1);
+			hash = RetHashInt(ik);
+			break;
+		case RK_TEXT:
+			{
+				text	   *t = PG_GETARG_TEXT_PP(1);
+
+				k = VARDATA_ANY(t);
+				len = VARSIZE_ANY_EXHDR(t);
+				hash = hash_bytes_extended((const unsigned char *) k, len, 0);
+				break;
+			}
+		case RK_UUID:
+			k = (const char *) PG_GETARG_UUID_P(1)->data;
+			len = UUID_LEN;
+			hash = hash_bytes_extended((const unsigned char *) k, len, 0);
+			break;
+		default:
+			break;
+	}
+	e = RetLookup(st, hash, ik, k, len, &found);
+	RetEntrySet(st, e, p);
+	if (revenue && !PG_ARGISNULL(tsidx + 1))
+	{
+		float8		amount = PG_GETARG_FLOAT8(tsidx + 1);
+
+		RetCheckAmount(amount);
+		RetEntryAddRev(st, e, p, amount);
+	}
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_sfunc);
+
+/* clcm.retention(id, ts [, period [, options]]) transition */
+Datum
+clcm_retention_sfunc(PG_FUNCTION_ARGS)
+{
+	return RetTransition(fcinfo, true, false);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_revenue_sfunc);
+
+/* clcm.revenue_retention(id, ts, amount [, period [, options]]) transition */
+Datum
+clcm_retention_revenue_sfunc(PG_FUNCTION_ARGS)
+{
+	return RetTransition(fcinfo, true, true);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_activity_sfunc);
+
+/* clcm.retention_activity(ts [, period [, options]]) transition */
+Datum
+clcm_retention_activity_sfunc(PG_FUNCTION_ARGS)
+{
+	return RetTransition(fcinfo, false, false);
+}
+
+PG_FUNCTION_INFO_V1(clcm_revenue_activity_sfunc);
+
+/* clcm.revenue_activity(ts, amount [, period [, options]]) transition */
+Datum
+clcm_revenue_activity_sfunc(PG_FUNCTION_ARGS)
+{
+	return RetTransition(fcinfo, false, true);
+}
+
+/* -------------------------------------------------- combine / serialize */
+
+/* error unless two configurations may be combined */
+static void
+RetCheckCompatible(uint8 unit1, uint8 ws1, uint8 fl1, int64 asof1, const char *tz1,
+				   uint8 unit2, uint8 ws2, uint8 fl2, int64 asof2, const char *tz2)
+{
+	if (unit1 != unit2 || ws1 != ws2 || fl1 != fl2 ||
+		((fl1 & RF_AS_OF) && asof1 != asof2) || strcmp(tz1, tz2) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot combine retention values computed with different options"),
+				 errdetail("Period, time zone, week start, as_of, recurring and revenue must all be equal.")));
+}
+
+/* merge one customer's bitmap and revenue into entry e of st */
+static void
+RetEntryMerge(RetState *st, RetEntry *e, int32 wbase, int32 nwords,
+			  const uint64 *words, int32 nrev, const RetRevItem *rev)
+{
+	uint64	   *dst;
+
+	RetEntryCover(st, e, wbase, wbase + nwords - 1);
+	dst = RetEntryWords(e);
+	for (int32 i = 0; i < nwords; i++)
+		dst[wbase - e->wbase + i] |= words[i];
+	for (int32 i = 0; i < nrev; i++)
+		RetEntryAddRev(st, e, rev[i].period, rev[i].amount);
+}
+
+/* merge every customer of src into dst */
+static void
+RetStateMerge(RetState *dst, RetState *src)
+{
+	uint64		n;
+
+	RetFlush(dst);
+	RetFlush(src);
+	n = (src->keykind == RK_NONE) ? 1 : src->cap;
+	RetCheckCompatible(dst->cfg.unit, dst->cfg.week_start, dst->cfg.flags,
+					   dst->cfg.as_of, dst->cfg.tzname,
+					   src->cfg.unit, src->cfg.week_start, src->cfg.flags,
+					   src->cfg.as_of, src->cfg.tzname);
+	if (dst->keykind != src->keykind)
+		elog(ERROR, "cannot combine retention states of different key types");
+	for (uint64 i = 0; i < n; i++)
+	{
+		RetEntry   *s = (src->keykind == RK_NONE) ? &src->one : &src->table[i];
+		RetEntry   *d;
+		bool		found;
+		int32		len = 0;
+
+		if (s->nwords == 0)
+			continue;
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (src->keykind == RK_TEXT || src->keykind == RK_UUID)
+			memcpy(&len, s->key.p, sizeof(int32));
+		d = RetLookup(dst, s->hash, s->key.i,
+					  (src->keykind == RK_INT8 || src->keykind == RK_NONE) ? NULL : s->key.p + sizeof(int32),
+					  len, &found);
+		RetEntryMerge(dst, d, s->wbase, s->nwords, RetEntryWords(s),
+					  s->rev ? s->rev->n : 0, s->rev ? s->rev->items : NULL);
+	}
+	if (src->has_data && (!dst->has_data || src->max_ts > dst->max_ts))
+		dst->max_ts = src->max_ts;
+	dst->has_data |= src->has_data;
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_combine);
+
+/*
+ * Combine two partial states.  A NULL first state becomes a copy of the
+ * second in the aggregate context.
+ */
+Datum
+clcm_retention_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = RetAggContext(fcinfo);
+	RetState   *s1 = PG_ARGISNULL(0) ? NULL : (RetState *) PG_GETARG_POINTER(0);
+	RetState   *s2 = PG_ARGISNULL(1) ? NULL : (RetState *) PG_GETARG_POINTER(1);
+
+	if (s2 == NULL)
+	{
+		if (s1 == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s1);
+	}
+	if (s1 == NULL)
+	{
+		s1 = RetStateCreate(aggcxt, s2->keykind);
+		s1->cfg = s2->cfg;
+		s1->configured = true;
+	}
+	RetStateMerge(s1, s2);
+	PG_RETURN_POINTER(s1);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_serialize);
+
+/*
+ * Serialize a state: format version, options, key kind, data end, then
+ * each customer (key, bitmap, revenue items).  No pointers.
+ */
+Datum
+clcm_retention_serialize(PG_FUNCTION_ARGS)
+{
+	RetState   *st;
+	StringInfoData buf;
+	uint64		n;
+
+	RetAggContext(fcinfo);
+	st = (RetState *) PG_GETARG_POINTER(0);
+	RetFlush(st);
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, RET_FORMAT_VERSION);
+	pq_sendbyte(&buf, st->cfg.unit);
+	pq_sendbyte(&buf, st->cfg.week_start);
+	pq_sendbyte(&buf, st->cfg.flags);
+	pq_sendbyte(&buf, (uint8) st->keykind);
+	pq_sendbyte(&buf, st->has_data ? 1 : 0);
+	pq_sendint64(&buf, st->cfg.as_of);
+	pq_sendint64(&buf, st->max_ts);
+	pq_sendstring(&buf, st->cfg.tzname);
+	n = (st->keykind == RK_NONE) ? 1 : st->cap;
+	pq_sendint64(&buf, st->keykind == RK_NONE ? (st->one.nwords ? 1 : 0) : st->count);
+	for (uint64 i = 0; i < n; i++)
+	{
+		RetEntry   *e = (st->keykind == RK_NONE) ? &st->one : &st->table[i];
+		uint64	   *w;
+
+		if (e->nwords == 0)
+			continue;
+		if (st->keykind == RK_INT8)
+			pq_sendint64(&buf, e->key.i);
+		else if (st->keykind != RK_NONE)
+		{
+			int32		len;
+
+			memcpy(&len, e->key.p, sizeof(int32));
+			pq_sendint32(&buf, len);
+			pq_sendbytes(&buf, e->key.p + sizeof(int32), len);
+		}
+		pq_sendint32(&buf, e->wbase);
+		pq_sendint32(&buf, e->nwords);
+		w = RetEntryWords(e);
+		for (int32 j = 0; j < e->nwords; j++)
+			pq_sendint64(&buf, (int64) w[j]);
+		pq_sendint32(&buf, e->rev ? e->rev->n : 0);
+		for (int32 j = 0; e->rev && j < e->rev->n; j++)
+		{
+			pq_sendint32(&buf, e->rev->items[j].period);
+			pq_sendfloat8(&buf, e->rev->items[j].amount);
+		}
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_deserialize);
+
+/* rebuild a state from clcm_retention_serialize output */
+Datum
+clcm_retention_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = RetAggContext(fcinfo);
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+	RetState   *st;
+	int			keykind;
+	uint8		unit,
+				ws,
+				flags;
+	int64		count;
+	uint64	   *words = NULL;
+	int32		wcap = 0;
+	RetRevItem *rev = NULL;
+	int32		rcap = 0;
+
+	buf.data = VARDATA_ANY(b);
+	buf.len = VARSIZE_ANY_EXHDR(b);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	if (pq_getmsgbyte(&buf) != RET_FORMAT_VERSION)
+		elog(ERROR, "unsupported retention state format");
+	unit = pq_getmsgbyte(&buf);
+	ws = pq_getmsgbyte(&buf);
+	flags = pq_getmsgbyte(&buf);
+	keykind = pq_getmsgbyte(&buf);
+	if (unit > RP_YEAR || ws > 6 || (flags & ~RF_ALL) || keykind > RK_UUID)
+		elog(ERROR, "corrupt retention state");
+	st = RetStateCreate(aggcxt, keykind);
+	st->has_data = pq_getmsgbyte(&buf) != 0;
+	RetCfgDefaults(&st->cfg, unit);
+	st->cfg.week_start = ws;
+	st->cfg.flags = flags;
+	st->cfg.as_of = pq_getmsgint64(&buf);
+	st->max_ts = pq_getmsgint64(&buf);
+	RetCfgSetTz(&st->cfg, pq_getmsgstring(&buf));
+	st->configured = true;
+	count = pq_getmsgint64(&buf);
+	for (int64 i = 0; i < count; i++)
+	{
+		int64		ik = 0;
+		const char *k = NULL;
+		int32		len = 0;
+		int32		wbase,
+					nwords,
+					nrev;
+		uint64		hash = 0;
+		bool		found;
+		RetEntry   *e;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (keykind == RK_INT8)
+		{
+			ik = pq_getmsgint64(&buf);
+			hash = RetHashInt(ik);
+		}
+		else if (keykind != RK_NONE)
+		{
+			len = pq_getmsgint(&buf, 4);
+			if (len < 0)
+				elog(ERROR, "corrupt retention state");
+			k = pq_getmsgbytes(&buf, len);
+			hash = hash_bytes_extended((const unsigned char *) k, len, 0);
+		}
+		wbase = pq_getmsgint(&buf, 4);
+		nwords = pq_getmsgint(&buf, 4);
+		if (nwords <= 0 || nwords > (buf.len - buf.cursor) / 8)
+			elog(ERROR, "corrupt retention state");
+		if (nwords > wcap)
+		{
+			wcap = Max(nwords, 16);
+			words = words ? repalloc(words, sizeof(uint64) * wcap) : palloc(sizeof(uint64) * wcap);
+		}
+		for (int32 j = 0; j < nwords; j++)
+			words[j] = (uint64) pq_getmsgint64(&buf);
+		nrev = pq_getmsgint(&buf, 4);
+		if (nrev < 0 || nrev > (buf.len - buf.cursor) / 12)
+			elog(ERROR, "corrupt retention state");
+		if (nrev > rcap)
+		{
+			rcap = Max(nrev, 16);
+			rev = rev ? repalloc(rev, sizeof(RetRevItem) * rcap) : palloc(sizeof(RetRevItem) * rcap);
+		}
+		for (int32 j = 0; j < nrev; j++)
+		{
+			rev[j].period = pq_getmsgint(&buf, 4);
+			rev[j].pad = 0;
+			rev[j].amount = pq_getmsgfloat8(&buf);
+		}
+		e = RetLookup(st, hash, ik, k, len, &found);
+		RetEntryMerge(st, e, wbase, nwords, words, nrev, rev);
+	}
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(st);
+}
+
+/* ---------------------------------------------------------------- matrix */
+
+#define RET_MAT_HDR		MAXALIGN(offsetof(RetentionMatrix, data))
+
+/* cells of a triangle with ncoh cohorts */
+static inline int64
+RetNCells(int64 ncoh)
+{
+	return ncoh * (ncoh + 1) / 2;
+}
+
+/* index of cell (cohort i, offset k) in a triangle with ncoh cohorts */
+static inline int64
+RetCell(int64 ncoh, int64 i, int64 k)
+{
+	return i * ncoh - i * (i - 1) / 2 + k;
+}
+
+/* padded length of a stored time zone name */
+static inline int32
+RetTzLen(const char *tz)
+{
+	return (int32) TYPEALIGN(8, strlen(tz) + 1);
+}
+
+static inline int64 *
+RetMatSize(RetentionMatrix *m)
+{
+	return (int64 *) (m->data + m->tzlen);
+}
+
+static inline int64
+RetMatNCoh(const RetentionMatrix *m)
+{
+	return (int64) m->last - m->first + 1;
+}
+
+static inline int64 *
+RetMatActive(RetentionMatrix *m)
+{
+	return RetMatSize(m) + RetMatNCoh(m);
+}
+
+static inline int64 *
+RetMatLastk(RetentionMatrix *m)
+{
+	return RetMatActive(m) + RetNCells(RetMatNCoh(m));
+}
+
+static inline float8 *
+RetMatRev(RetentionMatrix *m)
+{
+	return (float8 *) (RetMatLastk(m) + RetNCells(RetMatNCoh(m)));
+}
+
+/* total size of a matrix with the given dimensions, or error when too large */
+static Size
+RetMatBytes(int32 first, int32 last, const char *tz, uint8 flags)
+{
+	int64		ncoh = (int64) last - first + 1;
+	int64		ncells;
+
+	if (ncoh < 1 || ncoh > 1000000 || (ncells = RetNCells(ncoh)) > RET_MAX_CELLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("retention matrix would have too many cells"),
+				 errdetail("The data spans " INT64_FORMAT " periods; at most %d cells are allowed.",
+						   ncoh, (int) RET_MAX_CELLS),
+				 errhint("Use a longer period or an as_of cut-off.")));
+	return RET_MAT_HDR + RetTzLen(tz) + sizeof(int64) * (ncoh + 2 * ncells)
+		+ ((flags & RF_REVENUE) ? sizeof(float8) * ncells : 0);
+}
+
+/* allocate a zeroed matrix in the current memory context */
+static RetentionMatrix *
+RetMatAlloc(uint8 unit, uint8 ws, uint8 flags, int64 as_of, const char *tz,
+			int32 first, int32 last, int32 complete, int64 data_end)
+{
+	Size		sz = RetMatBytes(first, last, tz, flags);
+	RetentionMatrix *m = palloc0(sz);
+
+	SET_VARSIZE(m, sz);
+	m->version = RET_FORMAT_VERSION;
+	m->unit = unit;
+	m->week_start = ws;
+	m->flags = flags;
+	m->first = first;
+	m->last = last;
+	m->complete = complete;
+	m->tzlen = RetTzLen(tz);
+	m->as_of = (flags & RF_AS_OF) ? as_of : 0;
+	m->data_end = data_end;
+	strcpy(m->data, tz);
+	return m;
+}
+
+/*
+ * Add one customer, active in the sorted periods ps[0..np-1] with revenue
+ * items rev[0..nrev-1], to the matrix.  The periods must lie in
+ * [m->first, m->last].
+ */
+static void
+RetMatAddCustomer(RetentionMatrix *m, const int32 *ps, int32 np,
+				  const RetRevItem *rev, int32 nrev)
+{
+	int64		ncoh = RetMatNCoh(m);
+	int64	   *size = RetMatSize(m);
+	int64	   *active = RetMatActive(m);
+	int64	   *lastk = RetMatLastk(m);
+	float8	   *revs = (m->flags & RF_REVENUE) ? RetMatRev(m) : NULL;
+	int32		ncohorts = (m->flags & RF_RECURRING) ? np : 1;
+	int32		lastp = ps[np - 1];
+
+	for (int32 c = 0; c < ncohorts; c++)
+	{
+		int32		cp = ps[c];
+		int64		i = cp - m->first;
+		int64		row = RetCell(ncoh, i, 0);
+
+		Assert(cp >= m->first && lastp <= m->last);
+		size[i]++;
+		for (int32 j = c; j < np; j++)
+			active[row + (ps[j] - cp)]++;
+		lastk[row + (lastp - cp)]++;
+		for (int32 j = 0; revs && j < nrev; j++)
+			if (rev[j].period >= cp)
+				revs[row + (rev[j].period - cp)] += rev[j].amount;
+	}
+}
+
+/*
+ * Add every cell of src into dst (same options; dst covers src's range).
+ */
+static void
+RetMatAddMatrix(RetentionMatrix *dst, RetentionMatrix *src)
+{
+	int64		dn = RetMatNCoh(dst);
+	int64		sn = RetMatNCoh(src);
+	int64		off = src->first - dst->first;
+	int64	   *dsize = RetMatSize(dst);
+	int64	   *dact = RetMatActive(dst);
+	int64	   *dlast = RetMatLastk(dst);
+	int64	   *ssize = RetMatSize(src);
+	int64	   *sact = RetMatActive(src);
+	int64	   *slast = RetMatLastk(src);
+	float8	   *drev = (dst->flags & RF_REVENUE) ? RetMatRev(dst) : NULL;
+	float8	   *srev = (src->flags & RF_REVENUE) ? RetMatRev(src) : NULL;
+
+	Assert(src->first >= dst->first && src->last <= dst->last);
+	for (int64 i = 0; i < sn; i++)
+	{
+		int64		srow = RetCell(sn, i, 0);
+		int64		drow = RetCell(dn, i + off, 0);
+
+		if (ssize[i] == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		dsize[i + off] += ssize[i];
+		for (int64 k = 0; k < sn - i; k++)
+		{
+			dact[drow + k] += sact[srow + k];
+			dlast[drow + k] += slast[srow + k];
+			if (drev)
+				drev[drow + k] += srev[srow + k];
+		}
+	}
+	if (src->complete > dst->complete)
+		dst->complete = src->complete;
+	if (src->data_end > dst->data_end)
+		dst->data_end = src->data_end;
+}
+
+/*
+ * Merge b into a.  When a may be modified in place (inplace) and covers
+ * b's range, a is updated and returned; otherwise a new matrix spanning
+ * both is returned.
+ */
+static RetentionMatrix *
+RetMatMerge(RetentionMatrix *a, RetentionMatrix *b, bool inplace)
+{
+	RetentionMatrix *r;
+
+	RetCheckCompatible(a->unit, a->week_start, a->flags, a->as_of, a->data,
+					   b->unit, b->week_start, b->flags, b->as_of, b->data);
+	if (inplace && b->first >= a->first && b->last <= a->last)
+	{
+		RetMatAddMatrix(a, b);
+		return a;
+	}
+	r = RetMatAlloc(a->unit, a->week_start, a->flags, a->as_of, a->data,
+					Min(a->first, b->first), Max(a->last, b->last),
+					Max(a->complete, b->complete), Max(a->data_end, b->data_end));
+	RetMatAddMatrix(r, a);
+	RetMatAddMatrix(r, b);
+	return r;
+}
+
+/* sorted list of the periods set in a bitmap; returns the count */
+static int32
+RetBitsToPeriods(int32 wbase, int32 nwords, const uint64 *words, int32 **buf, int32 *bufcap)
+{
+	int32		n = 0;
+
+	for (int32 w = 0; w < nwords; w++)
+	{
+		uint64		x = words[w];
+
+		while (x != 0)
+		{
+			int			b = pg_rightmost_one_pos64(x);
+
+			if (n == *bufcap)
+			{
+				*bufcap = Max(64, *bufcap * 2);
+				*buf = *buf ? repalloc(*buf, sizeof(int32) * *bufcap) : palloc(sizeof(int32) * *bufcap);
+			}
+			(*buf)[n++] = (wbase + w) * 64 + b;
+			x &= x - 1;
+		}
+	}
+	return n;
+}
+
+/* last period, and last complete period, for data ending at cutoff (exclusive) */
+static void
+RetCutoffPeriods(const RetCfg *cfg, TimestampTz max_ts, int32 *last, int32 *complete)
+{
+	TimestampTz cutoff = (cfg->flags & RF_AS_OF) ? cfg->as_of : max_ts + 1;
+
+	*last = RetTsToPeriod(cfg, cutoff - 1);
+	*complete = RetTsToPeriod(cfg, cutoff) - 1;
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_final);
+
+/*
+ * Final function of the one-call aggregates: the matrix of all customers,
+ * or NULL when no row was counted.
+ */
+Datum
+clcm_retention_final(PG_FUNCTION_ARGS)
+{
+	RetState   *st;
+	int32		first = PG_INT32_MAX;
+	int32		last,
+				complete;
+	RetentionMatrix *m;
+	int32	   *ps = NULL;
+	int32		pscap = 0;
+
+	RetAggContext(fcinfo);
+	st = PG_ARGISNULL(0) ? NULL : (RetState *) PG_GETARG_POINTER(0);
+	if (st == NULL || !st->has_data)
+		PG_RETURN_NULL();
+	RetFlush(st);
+
+	for (uint64 i = 0; i < st->cap; i++)
+	{
+		RetEntry   *e = &st->table[i];
+		uint64	   *w;
+
+		if (e->nwords == 0)
+			continue;
+		w = RetEntryWords(e);
+		for (int32 j = 0; j < e->nwords; j++)
+			if (w[j] != 0)
+			{
+				first = Min(first, (e->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]));
+				break;
+			}
+	}
+	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
+	m = RetMatAlloc(st->cfg.unit, st->cfg.week_start, st->cfg.flags, st->cfg.as_of,
+					st->cfg.tzname, first, last, complete, st->max_ts);
+	for (uint64 i = 0; i < st->cap; i++)
+	{
+		RetEntry   *e = &st->table[i];
+		int32		np;
+
+		if (e->nwords == 0)
+			continue;
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		np = RetBitsToPeriods(e->wbase, e->nwords, RetEntryWords(e), &ps, &pscap);
+		RetMatAddCustomer(m, ps, np, e->rev ? e->rev->items : NULL, e->rev ? e->rev->n : 0);
+	}
+	PG_RETURN_POINTER(m);
+}
+
+/* ------------------------------------------------------------- activity */
+
+#define RET_ACT_HDR		MAXALIGN(offsetof(RetentionActivity, data))
+
+static inline uint64 *
+RetActWords(RetentionActivity *a)
+{
+	return (uint64 *) (a->data + a->tzlen);
+}
+
+static inline RetRevItem *
+RetActRev(RetentionActivity *a)
+{
+	return (RetRevItem *) (RetActWords(a) + a->nwords);
+}
+
+/* comparator of revenue items by period */
+static int
+RetRevCmp(const void *a, const void *b)
+{
+	int32		pa = ((const RetRevItem *) a)->period;
+	int32		pb = ((const RetRevItem *) b)->period;
+
+	return (pa > pb) - (pa < pb);
+}
+
+/* build an activity value; the words are trimmed of leading/trailing zeros */
+static RetentionActivity *
+RetActBuild(const RetCfg *cfg, TimestampTz data_end, int32 last, int32 complete,
+			int32 wbase, int32 nwords, const uint64 *words, int32 nrev, const RetRevItem *rev)
+{
+	int32		lo = 0,
+				hi = nwords - 1;
+	Size		sz;
+	RetentionActivity *a;
+
+	while (lo < hi && words[lo] == 0)
+		lo++;
+	while (hi > lo && words[hi] == 0)
+		hi--;
+	sz = RET_ACT_HDR + RetTzLen(cfg->tzname) + sizeof(uint64) * (hi - lo + 1)
+		+ sizeof(RetRevItem) * nrev;
+	a = palloc0(sz);
+	SET_VARSIZE(a, sz);
+	a->version = RET_FORMAT_VERSION;
+	a->unit = cfg->unit;
+	a->week_start = cfg->week_start;
+	a->flags = cfg->flags;
+	a->wbase = wbase + lo;
+	a->nwords = hi - lo + 1;
+	a->nrev = nrev;
+	a->tzlen = RetTzLen(cfg->tzname);
+	a->last = last;
+	a->complete = complete;
+	a->as_of = (cfg->flags & RF_AS_OF) ? cfg->as_of : 0;
+	a->data_end = data_end;
+	strcpy(a->data, cfg->tzname);
+	memcpy(RetActWords(a), words + lo, sizeof(uint64) * a->nwords);
+	if (nrev > 0)
+	{
+		memcpy(RetActRev(a), rev, sizeof(RetRevItem) * nrev);
+		qsort(RetActRev(a), nrev, sizeof(RetRevItem), RetRevCmp);
+	}
+	return a;
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_activity_final);
+
+/* final function of the level-1 aggregates: one customer's activity */
+Datum
+clcm_retention_activity_final(PG_FUNCTION_ARGS)
+{
+	RetState   *st;
+	int32		last,
+				complete;
+	RetEntry   *e;
+
+	RetAggContext(fcinfo);
+	st = PG_ARGISNULL(0) ? NULL : (RetState *) PG_GETARG_POINTER(0);
+	if (st == NULL || !st->has_data)
+		PG_RETURN_NULL();
+	e = &st->one;
+	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
+	PG_RETURN_POINTER(RetActBuild(&st->cfg, st->max_ts, last, complete,
+								  e->wbase, e->nwords, RetEntryWords(e),
+								  e->rev ? e->rev->n : 0, e->rev ? e->rev->items : NULL));
+}
+
+/* first active period of an activity (the activity is never empty) */
+static int32
+RetActFirst(RetentionActivity *a)
+{
+	uint64	   *w = RetActWords(a);
+
+	for (int32 j = 0; j < a->nwords; j++)
+		if (w[j] != 0)
+			return (a->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]);
+	elog(ERROR, "empty retention activity");
+	return 0;
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_matrix_add);
+
+/*
+ * clcm.retention(activity) transition: fold one customer's activity into
+ * the matrix state (modified in place when called as an aggregate and
+ * the activity fits, else grown to a new matrix).
+ */
+Datum
+clcm_retention_matrix_add(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	bool		inagg = AggCheckCallContext(fcinfo, &aggcxt);
+	RetentionMatrix *m = PG_ARGISNULL(0) ? NULL : PG_GETARG_RETMATRIX_P(0);
+	RetentionActivity *a;
+	int32		first;
+	int32	   *ps = NULL;
+	int32		pscap = 0;
+	int32		np;
+
+	if (!inagg)
+		elog(ERROR, "retention aggregate function called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+	{
+		if (m == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(m);
+	}
+	a = PG_GETARG_RETACTIVITY_P(1);
+	first = RetActFirst(a);
+	/*
+	 * A new or grown matrix is allocated in the current context: the
+	 * executor copies a returned state that is not the old one into the
+	 * aggregate context and frees the old one.
+	 */
+	if (m == NULL)
+		m = RetMatAlloc(a->unit, a->week_start, a->flags, a->as_of, a->data,
+						first, a->last, a->complete, a->data_end);
+	else
+	{
+		RetCheckCompatible(m->unit, m->week_start, m->flags, m->as_of, m->data,
+						   a->unit, a->week_start, a->flags, a->as_of, a->data);
+		if (first < m->first || a->last > m->last)
+		{
+			RetentionMatrix *r;
+
+			r = RetMatAlloc(m->unit, m->week_start, m->flags, m->as_of, m->data,
+							Min(m->first, first), Max(m->last, a->last),
+							m->complete, m->data_end);
+			RetMatAddMatrix(r, m);
+			m = r;
+		}
+		m->complete = Max(m->complete, a->complete);
+		m->data_end = Max(m->data_end, a->data_end);
+	}
+	np = RetBitsToPeriods(a->wbase, a->nwords, RetActWords(a), &ps, &pscap);
+	RetMatAddCustomer(m, ps, np, RetActRev(a), a->nrev);
+	pfree(ps);
+	PG_RETURN_POINTER(m);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_matrix_combine);
+
+/*
+ * Combine two matrices of disjoint customer sets (clcm.retention_merge
+ * and the combine function of clcm.retention(activity)).  In an aggregate
+ * the first argument is the aggregate's own state and may be updated in
+ * place; called directly, a new value is returned.
+ */
+Datum
+clcm_retention_matrix_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	bool		inagg = AggCheckCallContext(fcinfo, &aggcxt);
+	RetentionMatrix *a,
+			   *b,
+			   *r;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = PG_GETARG_RETMATRIX_P(1);
+	/*
+	 * New values are made in the current context; the executor copies a
+	 * returned state that differs from the old one into the aggregate
+	 * context.
+	 */
+	if (PG_ARGISNULL(0))
+	{
+		r = palloc(VARSIZE(b));
+		memcpy(r, b, VARSIZE(b));
+		PG_RETURN_POINTER(r);
+	}
+	a = PG_GETARG_RETMATRIX_P(0);
+	r = RetMatMerge(a, b, inagg && a == (RetentionMatrix *) PG_GETARG_POINTER(0));
+	PG_RETURN_POINTER(r);
+}
+
+/* ------------------------------------------------------------ table SRF */
+
+/* parse a retention_table mode: false = classic, true = unbounded */
+static bool
+RetParseMode(text *t)
+{
+	char	   *s = text_to_cstring(t);
+
+	if (pg_strcasecmp(s, "classic") == 0)
+		return false;
+	if (pg_strcasecmp(s, "unbounded") == 0)
+		return true;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unrecognized retention mode: \"%s\"", s),
+			 errhint("Valid modes are classic and unbounded.")));
+	return false;
+}
+
+/*
+ * Rows of a matrix: one per non-empty cohort and offset 0 .. last - cohort.
+ * revenue selects the revenue table layout.
+ */
+static void
+RetTableRows(FunctionCallInfo fcinfo, bool revenue)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RetentionMatrix *m = PG_GETARG_RETMATRIX_P(0);
+	bool		unbounded = RetParseMode(PG_GETARG_TEXT_PP(1));
+	int64		ncoh = RetMatNCoh(m);
+	int64	   *size = RetMatSize(m);
+	int64	   *active = RetMatActive(m);
+	int64	   *lastk = RetMatLastk(m);
+	float8	   *rev = (m->flags & RF_REVENUE) ? RetMatRev(m) : NULL;
+
+	if (revenue && rev == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retention matrix has no revenue"),
+				 errhint("Compute it with clcm.revenue_retention or clcm.revenue_activity.")));
+	InitMaterializedSRF(fcinfo, 0);
+	for (int64 i = 0; i < ncoh; i++)
+	{
+		int64		row = RetCell(ncoh, i, 0);
+		int64		n = ncoh - i;
+		int64		suffix = 0;
+		float8		rsuffix = 0;
+		int64	   *ubuf;
+		float8	   *rbuf;
+		int32		cp = m->first + (int32) i;
+
+		if (size[i] == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		ubuf = palloc(sizeof(int64) * n);
+		rbuf = palloc(sizeof(float8) * n);
+		for (int64 k = n - 1; k >= 0; k--)
+		{
+			suffix += lastk[row + k];
+			ubuf[k] = suffix;
+			if (rev)
+			{
+				rsuffix += rev[row + k];
+				rbuf[k] = rsuffix;
+			}
+		}
+		for (int64 k = 0; k < n; k++)
+		{
+			Datum		values[6];
+			bool		nulls[6] = {false, false, false, false, false, false};
+			bool		observed = cp + k <= m->complete;
+
+			values[0] = DateADTGetDatum(RetPeriodStart(m->unit, m->week_start, cp));
+			values[1] = Int32GetDatum((int32) k);
+			values[2] = Int64GetDatum(size[i]);
+			if (!revenue)
+			{
+				int64		act = unbounded ? ubuf[k] : active[row + k];
+
+				values[3] = Int64GetDatum(act);
+				values[4] = Float8GetDatum((float8) act / (float8) size[i]);
+				nulls[3] = nulls[4] = !observed;
+			}
+			else
+			{
+				float8		base = rev[row];
+				float8		r = unbounded ? rbuf[k] : rev[row + k];
+
+				values[3] = Float8GetDatum(base);
+				nulls[3] = (m->complete < cp);
+				values[4] = Float8GetDatum(r);
+				values[5] = Float8GetDatum(base == 0 ? 0 : r / base);
+				nulls[4] = !observed;
+				nulls[5] = !observed || base == 0;
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		pfree(ubuf);
+		pfree(rbuf);
+	}
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_table);
+
+/* clcm.retention_table(m, mode) */
+Datum
+clcm_retention_table(PG_FUNCTION_ARGS)
+{
+	RetTableRows(fcinfo, false);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_revenue_table);
+
+/* clcm.retention_revenue_table(m, mode) */
+Datum
+clcm_retention_revenue_table(PG_FUNCTION_ARGS)
+{
+	RetTableRows(fcinfo, true);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------ type I/O */
+
+/*
+ * Text form of a matrix (one line; arrays are comma-separated, cohorts
+ * separated by ';' inside active/lastk/revenue):
+ *   v1 period=month tz=UTC week_start=monday recurring=f revenue=f
+ *   as_of=- end=<usec> first=<p> last=<p> complete=<p>
+ *   size=<n,...> active=<cells> lastk=<cells> [revenue=<cells>]
+ * Timestamps are microseconds since 2000-01-01 00:00 UTC and periods are
+ * period indexes, so the text never depends on DateStyle or TimeZone.
+ */
+
+/* append a float8 in shortest exact form */
+static void
+RetAppendFloat(StringInfo s, float8 v)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	double_to_shortest_decimal_buf(v, buf);
+	appendStringInfoString(s, buf);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_matrix_out);
+
+/* text output of clcm.retention_matrix */
+Datum
+clcm_retention_matrix_out(PG_FUNCTION_ARGS)
+{
+	RetentionMatrix *m = PG_GETARG_RETMATRIX_P(0);
+	StringInfoData s;
+	int64		ncoh = RetMatNCoh(m);
+	int64		ncells = RetNCells(ncoh);
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "v1 period=%s tz=%s week_start=%s recurring=%c revenue=%c",
+					 ret_unit_names[m->unit], m->data, ret_dow_names[m->week_start],
+					 (m->flags & RF_RECURRING) ? 't' : 'f',
+					 (m->flags & RF_REVENUE) ? 't' : 'f');
+	if (m->flags & RF_AS_OF)
+		appendStringInfo(&s, " as_of=" INT64_FORMAT, m->as_of);
+	else
+		appendStringInfoString(&s, " as_of=-");
+	appendStringInfo(&s, " end=" INT64_FORMAT " first=%d last=%d complete=%d size=",
+					 m->data_end, m->first, m->last, m->complete);
+	for (int64 i = 0; i < ncoh; i++)
+		appendStringInfo(&s, "%s" INT64_FORMAT, i ? "," : "", RetMatSize(m)[i]);
+	for (int arr = 0; arr < ((m->flags & RF_REVENUE) ? 3 : 2); arr++)
+	{
+		appendStringInfoString(&s, arr == 0 ? " active=" : arr == 1 ? " lastk=" : " revenue=");
+		for (int64 c = 0; c < ncells; c++)
+		{
+			if (c > 0)
+				appendStringInfoChar(&s, ',');
+			if (arr == 0)
+				appendStringInfo(&s, INT64_FORMAT, RetMatActive(m)[c]);
+			else if (arr == 1)
+				appendStringInfo(&s, INT64_FORMAT, RetMatLastk(m)[c]);
+			else
+				RetAppendFloat(&s, RetMatRev(m)[c]);
+		}
+	}
+	PG_RETURN_CSTRING(s.data);
+}
+
+/* error for a malformed matrix or activity literal */
+static void
+RetSyntaxError(const char *type, const char *input, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type %s: \"%s\"", type, input),
+			 errdetail("%s", detail)));
+}
+
+/* parser cursor over a literal */
+typedef struct RetParser
+{
+	const char *type;
+	const char *input;
+	char	   *p;
+} RetParser;
+
+/* expect " key=" (the first key without the space) and return its value token */
+static char *
+RetExpectKey(RetParser *ps, const char *key)
+{
+	size_t		kl = strlen(key);
+	char	   *start;
+	char		detail[128];
+
+	while (*ps->p == ' ')
+		ps->p++;
+	if (strncmp(ps->p, key, kl) != 0 || ps->p[kl] != '=')
+	{
+		snprintf(detail, sizeof(detail), "Expected \"%s=\".", key);
+		RetSyntaxError(ps->type, ps->input, detail);
+	}
+	ps->p += kl + 1;
+	start = ps->p;
+	while (*ps->p != '\0' && *ps->p != ' ')
+		ps->p++;
+	if (*ps->p == ' ')
+		*ps->p++ = '\0';
+	return start;
+}
+
+/* parse a whole int64 token */
+static int64
+RetParseInt(RetParser *ps, const char *tok, const char *what)
+{
+	char	   *end;
+	long long	v;
+
+	errno = 0;
+	v = strtoll(tok, &end, 10);
+	if (tok[0] == '\0' || *end != '\0' || errno != 0)
+	{
+		char		detail[128];
+
+		snprintf(detail, sizeof(detail), "The value of %s is not an integer.", what);
+		RetSyntaxError(ps->type, ps->input, detail);
+	}
+	return (int64) v;
+}
+
+/* parse an int32 token */
+static int32
+RetParseInt32(RetParser *ps, const char *tok, const char *what)
+{
+	int64		v = RetParseInt(ps, tok, what);
+
+	if (v < PG_INT32_MIN || v > PG_INT32_MAX)
+		RetSyntaxError(ps->type, ps->input, "A period index is out of range.");
+	return (int32) v;
+}
+
+/*
+ * Parse a comma-separated list of exactly n integers (is_float: finite
+ * float8 values) into out.
+ */
+static void
+RetParseList(RetParser *ps, char *tok, int64 n, void *out, bool is_float, const char *what)
+{
+	char	   *p = tok;
+
+	for (int64 i = 0; i < n; i++)
+	{
+		char	   *end;
+		char		detail[128];
+
+		errno = 0;
+		if (is_float)
+		{
+			double		v = strtod(p, &end);
+
+			if (end == p || errno != 0 || isnan(v) || isinf(v))
+			{
+				snprintf(detail, sizeof(detail), "An element of %s is not a finite number.", what);
+				RetSyntaxError(ps->type, ps->input, detail);
+			}
+			((float8 *) out)[i] = v;
+		}
+		else
+		{
+			long long	v = strtoll(p, &end, 10);
+
+			if (end == p || errno != 0)
+			{
+				snprintf(detail, sizeof(detail), "An element of %s is not an integer.", what);
+				RetSyntaxError(ps->type, ps->input, detail);
+			}
+			((int64 *) out)[i] = v;
+		}
+		if (i < n - 1 && *end != ',')
+		{
+			snprintf(detail, sizeof(detail), "The list %s has too few elements.", what);
+			RetSyntaxError(ps->type, ps->input, detail);
+		}
+		p = end + (i < n - 1 ? 1 : 0);
+	}
+	if (*p != '\0')
+	{
+		char		detail[128];
+
+		snprintf(detail, sizeof(detail), "The list %s has too many elements.", what);
+		RetSyntaxError(ps->type, ps->input, detail);
+	}
+}
+
+/* parse t/f */
+static bool
+RetParseBool(RetParser *ps, const char *tok)
+{
+	if (strcmp(tok, "t") == 0)
+		return true;
+	if (strcmp(tok, "f") == 0)
+		return false;
+	RetSyntaxError(ps->type, ps->input, "Flags are written t or f.");
+	return false;
+}
+
+/* parse the common header fields into cfg (tz validated) */
+static void
+RetParseHeader(RetParser *ps, RetCfg *cfg, bool *revenue)
+{
+	char	   *tok;
+
+	while (*ps->p == ' ')
+		ps->p++;
+	if (strncmp(ps->p, "v1 ", 3) != 0)
+		RetSyntaxError(ps->type, ps->input, "The value must start with the format version v1.");
+	ps->p += 3;
+	tok = RetExpectKey(ps, "period");
+	RetCfgDefaults(cfg, RP_MONTH);
+	{
+		int			u = -1;
+
+		for (int i = 0; i < (int) lengthof(ret_unit_names); i++)
+			if (strcmp(tok, ret_unit_names[i]) == 0)
+				u = i;
+		if (u < 0)
+			RetSyntaxError(ps->type, ps->input, "Unrecognized period.");
+		cfg->unit = (uint8) u;
+	}
+	tok = RetExpectKey(ps, "tz");
+	if (strlen(tok) > RET_TZ_MAX || tok[0] == '\0' || pg_tzset(tok) == NULL)
+		RetSyntaxError(ps->type, ps->input, "Unrecognized time zone.");
+	RetCfgSetTz(cfg, tok);
+	tok = RetExpectKey(ps, "week_start");
+	{
+		int			w = -1;
+
+		for (int i = 0; i < (int) lengthof(ret_dow_names); i++)
+			if (strcmp(tok, ret_dow_names[i]) == 0)
+				w = i;
+		if (w < 0)
+			RetSyntaxError(ps->type, ps->input, "Unrecognized week start.");
+		cfg->week_start = (uint8) w;
+	}
+	if (RetParseBool(ps, RetExpectKey(ps, "recurring")))
+		cfg->flags |= RF_RECURRING;
+	*revenue = RetParseBool(ps, RetExpectKey(ps, "revenue"));
+	if (*revenue)
+		cfg->flags |= RF_REVENUE;
+	tok = RetExpectKey(ps, "as_of");
+	if (strcmp(tok, "-") != 0)
+	{
+		cfg->as_of = RetParseInt(ps, tok, "as_of");
+		if (TIMESTAMP_NOT_FINITE(cfg->as_of))
+			RetSyntaxError(ps->type, ps->input, "The as_of cut-off must be finite.");
+		cfg->flags |= RF_AS_OF;
+	}
+}
+
+/*
+ * Validate a matrix (shared by input and receive): dimensions, and the
+ * invariants of the counts: every cohort's customers are active at offset
+ * 0, no cell exceeds the cohort size, last-activity counts sum to the
+ * size, revenue is finite.  The cut-off fields must agree with the
+ * options.
+ */
+static bool
+RetMatCheck(RetentionMatrix *m, const char **detail)
+{
+	int64		ncoh = RetMatNCoh(m);
+	int64	   *size = RetMatSize(m);
+	int64	   *active = RetMatActive(m);
+	int64	   *lastk = RetMatLastk(m);
+	float8	   *rev = (m->flags & RF_REVENUE) ? RetMatRev(m) : NULL;
+	RetCfg		cfg;
+
+	if (m->complete > m->last || m->complete < m->first - 1)
+	{
+		*detail = "The last complete period must lie between first - 1 and last.";
+		return false;
+	}
+	if (TIMESTAMP_NOT_FINITE(m->data_end))
+	{
+		*detail = "The data end must be finite.";
+		return false;
+	}
+	RetCfgDefaults(&cfg, m->unit);
+	cfg.week_start = m->week_start;
+	RetCfgSetTz(&cfg, m->data);
+	cfg.flags = m->flags;
+	cfg.as_of = m->as_of;
+	{
+		int32		l,
+					c;
+
+		if ((m->flags & RF_AS_OF) && m->data_end >= m->as_of)
+		{
+			*detail = "The data end must precede as_of.";
+			return false;
+		}
+		RetCutoffPeriods(&cfg, m->data_end, &l, &c);
+		if (l != m->last || c != m->complete)
+		{
+			*detail = "The last and complete periods do not match the data end and as_of.";
+			return false;
+		}
+	}
+	for (int64 i = 0; i < ncoh; i++)
+	{
+		int64		row = RetCell(ncoh, i, 0);
+		int64		sum = 0;
+
+		if (size[i] < 0 || active[row] != size[i])
+		{
+			*detail = "The customers active at offset 0 must equal the cohort size.";
+			return false;
+		}
+		for (int64 k = 0; k < ncoh - i; k++)
+		{
+			if (active[row + k] < 0 || active[row + k] > size[i] || lastk[row + k] < 0)
+			{
+				*detail = "A count is negative or exceeds its cohort size.";
+				return false;
+			}
+			sum += lastk[row + k];
+			if (rev && (isnan(rev[row + k]) || isinf(rev[row + k])))
+			{
+				*detail = "A revenue is not finite.";
+				return false;
+			}
+			if (size[i] == 0 && rev && rev[row + k] != 0)
+			{
+				*detail = "An empty cohort has revenue.";
+				return false;
+			}
+		}
+		if (sum != size[i])
+		{
+			*detail = "The last-activity counts of a cohort must sum to its size.";
+			return false;
+		}
+	}
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_matrix_in);
+
+/* text input of clcm.retention_matrix (the format of the output function) */
+Datum
+clcm_retention_matrix_in(PG_FUNCTION_ARGS)
+{
+	char	   *input = PG_GETARG_CSTRING(0);
+	RetParser	ps = {"clcm.retention_matrix", input, pstrdup(input)};
+	RetCfg		cfg;
+	bool		revenue;
+	int64		end;
+	int32		first,
+				last,
+				complete;
+	RetentionMatrix *m;
+	int64		ncoh,
+				ncells;
+	const char *detail;
+
+	RetParseHeader(&ps, &cfg, &revenue);
+	end = RetParseInt(&ps, RetExpectKey(&ps, "end"), "end");
+	first = RetParseInt32(&ps, RetExpectKey(&ps, "first"), "first");
+	last = RetParseInt32(&ps, RetExpectKey(&ps, "last"), "last");
+	complete = RetParseInt32(&ps, RetExpectKey(&ps, "complete"), "complete");
+	if (last < first)
+		RetSyntaxError(ps.type, input, "The last period precedes the first.");
+	if ((int64) last - first + 1 > 1000000 ||
+		RetNCells((int64) last - first + 1) > RET_MAX_CELLS)
+		RetSyntaxError(ps.type, input, "The matrix has too many cells.");
+	m = RetMatAlloc(cfg.unit, cfg.week_start, cfg.flags, cfg.as_of, cfg.tzname,
+					first, last, complete, end);
+	ncoh = RetMatNCoh(m);
+	ncells = RetNCells(ncoh);
+	RetParseList(&ps, RetExpectKey(&ps, "size"), ncoh, RetMatSize(m), false, "size");
+	RetParseList(&ps, RetExpectKey(&ps, "active"), ncells, RetMatActive(m), false, "active");
+	RetParseList(&ps, RetExpectKey(&ps, "lastk"), ncells, RetMatLastk(m), false, "lastk");
+	if (revenue)
+		RetParseList(&ps, RetExpectKey(&ps, "revenue"), ncells, RetMatRev(m), true, "revenue");
+	while (*ps.p == ' ')
+		ps.p++;
+	if (*ps.p != '\0')
+		RetSyntaxError(ps.type, input, "Unexpected text after the last field.");
+	if (!RetMatCheck(m, &detail))
+		RetSyntaxError(ps.type, input, detail);
+	PG_RETURN_POINTER(m);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_matrix_send);
+
+/* binary output: the fields of the text form in network byte order */
+Datum
+clcm_retention_matrix_send(PG_FUNCTION_ARGS)
+{
+	RetentionMatrix *m = PG_GETARG_RETMATRIX_P(0);
+	StringInfoData buf;
+	int64		ncoh = RetMatNCoh(m);
+	int64		ncells = RetNCells(ncoh);
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, m->version);
+	pq_sendbyte(&buf, m->unit);
+	pq_sendbyte(&buf, m->week_start);
+	pq_sendbyte(&buf, m->flags);
+	pq_sendstring(&buf, m->data);
+	pq_sendint64(&buf, m->as_of);
+	pq_sendint64(&buf, m->data_end);
+	pq_sendint32(&buf, m->first);
+	pq_sendint32(&buf, m->last);
+	pq_sendint32(&buf, m->complete);
+	for (int64 i = 0; i < ncoh; i++)
+		pq_sendint64(&buf, RetMatSize(m)[i]);
+	for (int64 c = 0; c < ncells; c++)
+		pq_sendint64(&buf, RetMatActive(m)[c]);
+	for (int64 c = 0; c < ncells; c++)
+		pq_sendint64(&buf, RetMatLastk(m)[c]);
+	for (int64 c = 0; (m->flags & RF_REVENUE) && c < ncells; c++)
+		pq_sendfloat8(&buf, RetMatRev(m)[c]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* error for a malformed binary value */
+static void
+RetRecvError(const char *type, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid external %s value", type),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_matrix_recv);
+
+/* binary input; validates exactly like the text input */
+Datum
+clcm_retention_matrix_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	uint8		version,
+				unit,
+				ws,
+				flags;
+	const char *tz;
+	int64		as_of,
+				end;
+	int32		first,
+				last,
+				complete;
+	RetentionMatrix *m;
+	int64		ncoh,
+				ncells;
+	const char *detail;
+	const char *type = "clcm.retention_matrix";
+
+	version = pq_getmsgbyte(buf);
+	unit = pq_getmsgbyte(buf);
+	ws = pq_getmsgbyte(buf);
+	flags = pq_getmsgbyte(buf);
+	if (version != RET_FORMAT_VERSION)
+		RetRecvError(type, "Unsupported format version.");
+	if (unit > RP_YEAR || ws > 6 || (flags & ~RF_ALL))
+		RetRecvError(type, "Unrecognized period, week start or flags.");
+	tz = pq_getmsgstring(buf);
+	if (strlen(tz) > RET_TZ_MAX || tz[0] == '\0' || pg_tzset(tz) == NULL)
+		RetRecvError(type, "Unrecognized time zone.");
+	as_of = pq_getmsgint64(buf);
+	end = pq_getmsgint64(buf);
+	first = pq_getmsgint(buf, 4);
+	last = pq_getmsgint(buf, 4);
+	complete = pq_getmsgint(buf, 4);
+	if ((flags & RF_AS_OF) && TIMESTAMP_NOT_FINITE(as_of))
+		RetRecvError(type, "The as_of cut-off must be finite.");
+	if (last < first || (int64) last - first + 1 > 1000000 ||
+		RetNCells((int64) last - first + 1) > RET_MAX_CELLS)
+		RetRecvError(type, "Invalid dimensions.");
+	ncoh = (int64) last - first + 1;
+	ncells = RetNCells(ncoh);
+	if ((int64) (buf->len - buf->cursor) !=
+		8 * (ncoh + ncells * ((flags & RF_REVENUE) ? 3 : 2)))
+		RetRecvError(type, "The length does not match the dimensions.");
+	m = RetMatAlloc(unit, ws, flags, as_of, tz, first, last, complete, end);
+	for (int64 i = 0; i < ncoh; i++)
+		RetMatSize(m)[i] = pq_getmsgint64(buf);
+	for (int64 c = 0; c < ncells; c++)
+		RetMatActive(m)[c] = pq_getmsgint64(buf);
+	for (int64 c = 0; c < ncells; c++)
+		RetMatLastk(m)[c] = pq_getmsgint64(buf);
+	for (int64 c = 0; (flags & RF_REVENUE) && c < ncells; c++)
+	{
+		RetMatRev(m)[c] = pq_getmsgfloat8(buf);
+	}
+	if (!RetMatCheck(m, &detail))
+		RetRecvError(type, detail);
+	PG_RETURN_POINTER(m);
+}
+
+/*
+ * Text form of an activity:
+ *   v1 period=month tz=UTC week_start=monday recurring=f revenue=f
+ *   as_of=- end=<usec> periods=<p,...> [amounts=<x,...>]
+ * periods are the active period indexes in increasing order; amounts (revenue
+ * only) the sums per period with revenue, listed as period:amount.
+ */
+
+PG_FUNCTION_INFO_V1(clcm_retention_activity_out);
+
+/* text output of clcm.retention_activity */
+Datum
+clcm_retention_activity_out(PG_FUNCTION_ARGS)
+{
+	RetentionActivity *a = PG_GETARG_RETACTIVITY_P(0);
+	StringInfoData s;
+	int32	   *ps = NULL;
+	int32		pscap = 0;
+	int32		np;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "v1 period=%s tz=%s week_start=%s recurring=%c revenue=%c",
+					 ret_unit_names[a->unit], a->data, ret_dow_names[a->week_start],
+					 (a->flags & RF_RECURRING) ? 't' : 'f',
+					 (a->flags & RF_REVENUE) ? 't' : 'f');
+	if (a->flags & RF_AS_OF)
+		appendStringInfo(&s, " as_of=" INT64_FORMAT, a->as_of);
+	else
+		appendStringInfoString(&s, " as_of=-");
+	appendStringInfo(&s, " end=" INT64_FORMAT " periods=", a->data_end);
+	np = RetBitsToPeriods(a->wbase, a->nwords, RetActWords(a), &ps, &pscap);
+	for (int32 i = 0; i < np; i++)
+		appendStringInfo(&s, "%s%d", i ? "," : "", ps[i]);
+	if (a->flags & RF_REVENUE)
+	{
+		appendStringInfoString(&s, " amounts=");
+		for (int32 i = 0; i < a->nrev; i++)
+		{
+			appendStringInfo(&s, "%s%d:", i ? "," : "", RetActRev(a)[i].period);
+			RetAppendFloat(&s, RetActRev(a)[i].amount);
+		}
+	}
+	PG_RETURN_CSTRING(s.data);
+}
+
+/*
+ * Build an activity from parsed parts, validating like both input paths:
+ * periods strictly increasing, revenue periods strictly increasing and
+ * active, finite amounts, end inside the last period.
+ */
+static RetentionActivity *
+RetActFromParts(RetCfg *cfg, int64 end, int32 np, const int32 *ps,
+				int32 nrev, const RetRevItem *rev, const char **detail)
+{
+	int32		wlo,
+				whi;
+	uint64	   *words;
+	int32		last,
+				complete;
+
+	if (np < 1)
+	{
+		*detail = "An activity needs at least one period.";
+		return NULL;
+	}
+	if (TIMESTAMP_NOT_FINITE(end) || ((cfg->flags & RF_AS_OF) && end >= cfg->as_of))
+	{
+		*detail = "The data end must be finite and before as_of.";
+		return NULL;
+	}
+	for (int32 i = 1; i < np; i++)
+		if (ps[i] <= ps[i - 1])
+		{
+			*detail = "Periods must be strictly increasing.";
+			return NULL;
+		}
+	if (ps[np - 1] != RetTsToPeriod(cfg, end))
+	{
+		*detail = "The last period must contain the data end.";
+		return NULL;
+	}
+	for (int32 i = 0; i < nrev; i++)
+	{
+		bool		ok = false;
+
+		if (i > 0 && rev[i].period <= rev[i - 1].period)
+		{
+			*detail = "Revenue periods must be strictly increasing.";
+			return NULL;
+		}
+		for (int32 j = 0; j < np && !ok; j++)
+			ok = (ps[j] == rev[i].period);
+		if (!ok || isnan(rev[i].amount) || isinf(rev[i].amount))
+		{
+			*detail = "Each amount needs an active period and a finite value.";
+			return NULL;
+		}
+	}
+	wlo = RetWord(ps[0]);
+	whi = RetWord(ps[np - 1]);
+	if ((int64) whi - wlo + 1 > 1000000)
+	{
+		*detail = "The activity spans too many periods.";
+		return NULL;
+	}
+	words = palloc0(sizeof(uint64) * (whi - wlo + 1));
+	for (int32 i = 0; i < np; i++)
+		words[RetWord(ps[i]) - wlo] |= RetBit(ps[i]);
+	RetCutoffPeriods(cfg, end, &last, &complete);
+	return RetActBuild(cfg, end, last, complete, wlo, whi - wlo + 1, words, nrev, rev);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_activity_in);
+
+/* text input of clcm.retention_activity */
+Datum
+clcm_retention_activity_in(PG_FUNCTION_ARGS)
+{
+	char	   *input = PG_GETARG_CSTRING(0);
+	RetParser	ps = {"clcm.retention_activity", input, pstrdup(input)};
+	RetCfg		cfg;
+	bool		revenue;
+	int64		end;
+	char	   *tok;
+	int32	   *periods;
+	int32		np = 0;
+	RetRevItem *rev = NULL;
+	int32		nrev = 0;
+	RetentionActivity *a;
+	const char *detail = NULL;
+
+	RetParseHeader(&ps, &cfg, &revenue);
+	end = RetParseInt(&ps, RetExpectKey(&ps, "end"), "end");
+	tok = RetExpectKey(&ps, "periods");
+	periods = palloc(sizeof(int32) * (strlen(tok) / 2 + 1));
+	for (char *p = strtok(tok, ","); p != NULL; p = strtok(NULL, ","))
+		periods[np++] = RetParseInt32(&ps, p, "periods");
+	if (revenue)
+	{
+		tok = RetExpectKey(&ps, "amounts");
+		rev = palloc0(sizeof(RetRevItem) * (strlen(tok) / 3 + 1));
+		for (char *p = strtok(tok, ","); p != NULL; p = strtok(NULL, ","))
+		{
+			char	   *colon = strchr(p, ':');
+			char	   *end2;
+
+			if (colon == NULL)
+				RetSyntaxError(ps.type, input, "Amounts are written period:amount.");
+			*colon = '\0';
+			rev[nrev].period = RetParseInt32(&ps, p, "amounts");
+			errno = 0;
+			rev[nrev].amount = strtod(colon + 1, &end2);
+			if (end2 == colon + 1 || *end2 != '\0' || errno != 0)
+				RetSyntaxError(ps.type, input, "An amount is not a number.");
+			nrev++;
+		}
+	}
+	while (*ps.p == ' ')
+		ps.p++;
+	if (*ps.p != '\0')
+		RetSyntaxError(ps.type, input, "Unexpected text after the last field.");
+	a = RetActFromParts(&cfg, end, np, periods, nrev, rev, &detail);
+	if (a == NULL)
+		RetSyntaxError(ps.type, input, detail);
+	PG_RETURN_POINTER(a);
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_activity_send);
+
+/* binary output of an activity: options, end, periods, revenue items */
+Datum
+clcm_retention_activity_send(PG_FUNCTION_ARGS)
+{
+	RetentionActivity *a = PG_GETARG_RETACTIVITY_P(0);
+	StringInfoData buf;
+	int32	   *ps = NULL;
+	int32		pscap = 0;
+	int32		np;
+
+	np = RetBitsToPeriods(a->wbase, a->nwords, RetActWords(a), &ps, &pscap);
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, a->version);
+	pq_sendbyte(&buf, a->unit);
+	pq_sendbyte(&buf, a->week_start);
+	pq_sendbyte(&buf, a->flags);
+	pq_sendstring(&buf, a->data);
+	pq_sendint64(&buf, a->as_of);
+	pq_sendint64(&buf, a->data_end);
+	pq_sendint32(&buf, np);
+	for (int32 i = 0; i < np; i++)
+		pq_sendint32(&buf, ps[i]);
+	pq_sendint32(&buf, a->nrev);
+	for (int32 i = 0; i < a->nrev; i++)
+	{
+		pq_sendint32(&buf, RetActRev(a)[i].period);
+		pq_sendfloat8(&buf, RetActRev(a)[i].amount);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+PG_FUNCTION_INFO_V1(clcm_retention_activity_recv);
+
+/* binary input of an activity; validates like the text input */
+Datum
+clcm_retention_activity_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	const char *type = "clcm.retention_activity";
+	RetCfg		cfg;
+	uint8		version,
+				unit,
+				ws,
+				flags;
+	const char *tz;
+	int64		end;
+	int32		np,
+				nrev;
+	int32	   *ps;
+	RetRevItem *rev = NULL;
+	RetentionActivity *a;
+	const char *detail = NULL;
+
+	version = pq_getmsgbyte(buf);
+	unit = pq_getmsgbyte(buf);
+	ws = pq_getmsgbyte(buf);
+	flags = pq_getmsgbyte(buf);
+	if (version != RET_FORMAT_VERSION)
+		RetRecvError(type, "Unsupported format version.");
+	if (unit > RP_YEAR || ws > 6 || (flags & ~RF_ALL))
+		RetRecvError(type, "Unrecognized period, week start or flags.");
+	tz = pq_getmsgstring(buf);
+	if (strlen(tz) > RET_TZ_MAX || tz[0] == '\0' || pg_tzset(tz) == NULL)
+		RetRecvError(type, "Unrecognized time zone.");
+	RetCfgDefaults(&cfg, unit);
+	RetCfgSetTz(&cfg, tz);
+	cfg.week_start = ws;
+	cfg.flags = flags;
+	cfg.as_of = pq_getmsgint64(buf);
+	if ((flags & RF_AS_OF) && TIMESTAMP_NOT_FINITE(cfg.as_of))
+		RetRecvError(type, "The as_of cut-off must be finite.");
+	if (!(flags & RF_AS_OF))
+		cfg.as_of = 0;
+	end = pq_getmsgint64(buf);
+	np = pq_getmsgint(buf, 4);
+	if (np < 0 || np > (buf->len - buf->cursor) / 4)
+		RetRecvError(type, "Invalid number of periods.");
+	ps = palloc(sizeof(int32) * (np + 1));
+	for (int32 i = 0; i < np; i++)
+		ps[i] = pq_getmsgint(buf, 4);
+	nrev = pq_getmsgint(buf, 4);
+	if (nrev < 0 || nrev > (buf->len - buf->cursor) / 12 ||
+		(nrev > 0 && !(flags & RF_REVENUE)))
+		RetRecvError(type, "Invalid number of amounts.");
+	if (nrev > 0)
+		rev = palloc0(sizeof(RetRevItem) * nrev);
+	for (int32 i = 0; i < nrev; i++)
+	{
+		rev[i].period = pq_getmsgint(buf, 4);
+		rev[i].amount = pq_getmsgfloat8(buf);
+	}
+	a = RetActFromParts(&cfg, end, np, ps, nrev, rev, &detail);
+	if (a == NULL)
+		RetRecvError(type, detail);
+	PG_RETURN_POINTER(a);
+}

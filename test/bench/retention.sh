@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+#
+# test/bench/retention.sh -- retention cohorts over 10M transactions of 1M
+# customers: count(*) (scan baseline), the best plain-SQL cohort query
+# (GROUP BY + window), clcm.retention (one call) and the two-level form
+# (clcm.retention_activity grouped by customer, then clcm.retention).
+# Prints times, ratios against count(*) and plain SQL, and the peak
+# resident memory of the backend (ru_maxrss from log_statement_stats).
+# Run with: make bench BENCH=retention   (PG* variables set by the harness)
+#
+set -euo pipefail
+
+ROWS=${ROWS:-10000000}
+CUSTOMERS=${CUSTOMERS:-1000000}
+WORKERS=${WORKERS:-0}		# max_parallel_workers_per_gather for the timed runs
+
+psql -X -q -v ON_ERROR_STOP=1 <<SQL
+CREATE EXTENSION IF NOT EXISTS clcm;
+DROP TABLE IF EXISTS bench_tx;
+CREATE UNLOGGED TABLE bench_tx (customer_id bigint, ts timestamptz, amount float8);
+SELECT setseed(0.42);
+-- each customer gets a start date in 2022-2023 and buys at random times in
+-- the 24 months after it (about 10 purchases per customer)
+INSERT INTO bench_tx
+SELECT c, start + random() * interval '730 days', round((random() * 100)::numeric, 2)
+  FROM (SELECT i % $CUSTOMERS AS c,
+               timestamptz '2022-01-01 00:00+00'
+                 + ((hashint8(i % $CUSTOMERS) & 1023) % 730) * interval '1 day' AS start
+          FROM generate_series(1, $ROWS) AS i) s;
+VACUUM ANALYZE bench_tx;
+SQL
+
+# run one statement in a fresh session; print "seconds peak_kB"
+measure() {
+	local sql=$1 workers=${2:-$WORKERS} out
+	out=$(psql -X -q -v ON_ERROR_STOP=1 2>&1 <<SQL
+SET max_parallel_workers_per_gather = $workers;
+SET work_mem = '64MB';
+SET log_statement_stats = on;
+SET client_min_messages = log;
+\\timing on
+$sql
+SQL
+)
+	local ms kb
+	ms=$(printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
+	kb=$(printf '%s\n' "$out" | sed -n 's/^!\s*\([0-9]*\) kB max resident size.*/\1/p' | tail -1)
+	awk -v ms="$ms" -v kb="${kb:-0}" 'BEGIN { printf "%.3f %d\n", ms / 1000, kb }'
+}
+
+Q_COUNT="SELECT count(*) FROM bench_tx;"
+Q_SQL="SELECT count(*) FROM (
+  WITH act AS (
+    SELECT customer_id, date_trunc('month', ts, 'UTC') AS m
+      FROM bench_tx GROUP BY 1, 2),
+  coh AS (
+    SELECT customer_id, m, min(m) OVER (PARTITION BY customer_id) AS c FROM act)
+  SELECT c, (extract(year FROM m) * 12 + extract(month FROM m))
+          - (extract(year FROM c) * 12 + extract(month FROM c)) AS k,
+         count(*) AS active
+    FROM coh GROUP BY 1, 2) r;"
+Q_ONE="SELECT count(*) FROM clcm.retention_table((SELECT clcm.retention(customer_id, ts, 'month') FROM bench_tx));"
+Q_TWO="SELECT count(*) FROM clcm.retention_table((SELECT clcm.retention(a) FROM (
+  SELECT clcm.retention_activity(ts, 'month') AS a FROM bench_tx GROUP BY customer_id) s));"
+Q_REV="SELECT count(*) FROM clcm.retention_revenue_table((SELECT clcm.revenue_retention(customer_id, ts, amount, 'month') FROM bench_tx));"
+
+echo "== correctness: plain SQL and clcm agree on the monthly matrix"
+psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
+WITH act AS (
+  SELECT customer_id, date_trunc('month', ts, 'UTC') AS m FROM bench_tx GROUP BY 1, 2),
+coh AS (SELECT customer_id, m, min(m) OVER (PARTITION BY customer_id) AS c FROM act),
+plain AS (
+  SELECT c::date AS cohort,
+         ((extract(year FROM m) * 12 + extract(month FROM m))
+          - (extract(year FROM c) * 12 + extract(month FROM c)))::int AS k,
+         count(*) AS active
+    FROM coh GROUP BY 1, 2),
+ours AS (
+  SELECT cohort, period AS k, active FROM clcm.retention_table(
+    (SELECT clcm.retention(customer_id, ts, 'month') FROM bench_tx)))
+-- every observable clcm cell equals the plain count (0 when plain has no
+-- row); every plain cell exists in clcm (NULL only in the last, partial month)
+SELECT 'cells compared: ' || count(*) FILTER (WHERE o.active IS NOT NULL)
+       || ', differing: ' || count(*) FILTER (WHERE o.k IS NULL
+             OR (o.active IS NOT NULL AND o.active <> coalesce(p.active, 0)))
+  FROM ours o FULL JOIN plain p USING (cohort, k);
+SQL
+
+echo "== timings (max_parallel_workers_per_gather = $WORKERS; each query once, fresh session)"
+read -r t_count m_count < <(measure "$Q_COUNT")
+read -r t_sql m_sql < <(measure "$Q_SQL")
+read -r t_one m_one < <(measure "$Q_ONE")
+read -r t_two m_two < <(measure "$Q_TWO")
+read -r t_rev m_rev < <(measure "$Q_REV")
+read -r t_par m_par < <(measure "$Q_ONE" 2)
+# peak RSS includes the shared buffers the backend touched; the column
+# "over count(*)" subtracts the count(*) run's peak to estimate the
+# aggregate's own memory (the 2-worker row counts the leader only)
+awk -v c="$t_count" -v s="$t_sql" -v o="$t_one" -v t="$t_two" -v r="$t_rev" -v p="$t_par" \
+    -v mc="$m_count" -v ms="$m_sql" -v mo="$m_one" -v mt="$m_two" -v mr="$m_rev" -v mp="$m_par" 'BEGIN {
+	printf "%-38s %9s %10s %10s %12s %14s\n", "query", "seconds", "x count(*)", "plain/this", "peak RSS MB", "over count(*)"
+	printf "%-38s %9.3f %10.2f %10s %12.0f %14s\n", "count(*)", c, 1, "", mc / 1024, ""
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "plain SQL (GROUP BY + window)", s, s / c, 1, ms / 1024, (ms - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.retention (one call)", o, o / c, s / o, mo / 1024, (mo - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm two-level (activity+retention)", t, t / c, s / t, mt / 1024, (mt - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.revenue_retention (one call)", r, r / c, s / r, mr / 1024, (mr - mc) / 1024
+	printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.retention (one call, 2 workers)", p, p / c, s / p, mp / 1024, (mp - mc) / 1024
+}'
+psql -X -q -c "DROP TABLE bench_tx;"
