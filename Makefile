@@ -29,7 +29,7 @@ REGRESS_COHORT = retention_basic retention_random retention_tz retention_paralle
 REGRESS_BTYD = btyd_special btyd_types btyd_fit btyd_score btyd_recovery
 
 # RFM summary, tiering, simple CLV
-REGRESS_RFM =
+REGRESS_RFM = rfm_summary rfm_cdnow rfm_errors rfm_parallel rfm_score clv_simple
 
 # activity triggers, rules, refresh, transition analytics
 REGRESS_ACTIVITY = markov_basic funnel_basic rule_validation activity_lifecycle activity_models activity_statement activity_misconfig
