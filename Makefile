@@ -92,3 +92,10 @@ fuzz:
 # make bench BENCH=guard   runs test/bench/guard.sh on a scratch cluster
 bench:
 	bash test/harness.sh bench $(BENCH)
+
+# libFuzzer over the text input functions of clcm's types, built outside
+# the server with clang -fsanitize=fuzzer,address,undefined
+# (FUZZ_SECONDS=20 per type; test/fuzz/run_parsers.sh)
+.PHONY: fuzz-parsers
+fuzz-parsers:
+	bash test/fuzz/run_parsers.sh

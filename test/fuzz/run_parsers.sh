@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+#
+# test/fuzz/run_parsers.sh -- `make fuzz-parsers`: builds the libFuzzer
+# harness for the text input functions of clcm's types (fuzz_parsers.c +
+# shim.c + stubs.c + clcm's own objects, all with
+# -fsanitize=fuzzer,address,undefined) outside the server and runs it on
+# each type for FUZZ_SECONDS (default 20) seconds, starting from the seed
+# corpus in test/fuzz/corpus/<type>.  Fails on the first crash, sanitizer
+# report, internal error (XX000) or failed round trip; the input is kept in
+# $FUZZ_DIR/crash/<type>/.  Prints executions and coverage per type.
+#
+# Environment: FUZZ_SECONDS, FUZZ_TYPES (default: all eleven),
+# FUZZ_DIR (work directory, default a temp dir), CC (default clang),
+# PG_CONFIG.
+
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+PG_CONFIG=${PG_CONFIG:-pg_config}
+CC=${CC:-clang}
+SECONDS_PER=${FUZZ_SECONDS:-20}
+TYPES=${FUZZ_TYPES:-retention_matrix retention_activity survival_curve bgnbd pareto_nbd mbgnbd bgbb gamma_gamma btyd_fit_state rfm_state markov}
+DIR=${FUZZ_DIR:-$(mktemp -d /tmp/clcm-fuzz.XXXXXX)}
+INC=$($PG_CONFIG --includedir-server)
+# libpgcommon/libpgport (StringInfo, snprintf, shortest float printing):
+# Debian keeps them in the server's lib directory
+LIBS=""
+for d in "$($PG_CONFIG --pkglibdir)" "$($PG_CONFIG --libdir)"; do
+	[ -f "$d/libpgcommon.a" ] && { LIBS="$d/libpgcommon.a $d/libpgport.a"; break; }
+done
+[ -n "$LIBS" ] || { echo "fuzz-parsers: libpgcommon.a not found" >&2; exit 1; }
+command -v "$CC" >/dev/null || { echo "fuzz-parsers: needs clang (apt-get install clang)" >&2; exit 1; }
+
+CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+        -Wno-ignored-attributes -I$SRC/src -I$SRC/test/fuzz -I$INC -DCLCM_VERSION=\"fuzz\""
+mkdir -p "$DIR/obj"
+echo "== building the harness in $DIR"
+objs=()
+for f in "$SRC"/src/*.c "$SRC"/test/fuzz/shim.c "$SRC"/test/fuzz/fuzz_parsers.c; do
+	o="$DIR/obj/$(basename "$f" .c).o"
+	# shellcheck disable=SC2086
+	$CC -c $CFLAGS "$f" -o "$o" 2>"$o.log" || { cat "$o.log"; exit 1; }
+	objs+=("$o")
+done
+$CC -c -O1 "$SRC/test/fuzz/stubs.c" -o "$DIR/obj/stubs.o"
+# shellcheck disable=SC2086
+$CC -fsanitize=fuzzer,address,undefined -Wl,--gc-sections "${objs[@]}" "$DIR/obj/stubs.o" \
+	$LIBS -lm -o "$DIR/fuzz_parsers"
+
+rc=0
+total=0
+for t in $TYPES; do
+	mkdir -p "$DIR/corpus/$t" "$DIR/crash/$t"
+	cp "$SRC/test/fuzz/corpus/$t"/* "$DIR/corpus/$t/" 2>/dev/null || true
+	if CLCM_FUZZ_TYPE=$t "$DIR/fuzz_parsers" -max_total_time="$SECONDS_PER" -max_len=4096 \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$DIR/crash/$t/" "$DIR/corpus/$t" >"$DIR/log.$t" 2>&1; then
+		status=ok
+	else
+		status=FAILED; rc=1
+	fi
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$DIR/log.$t")
+	cov=$(grep -o 'cov: [0-9]*' "$DIR/log.$t" | tail -1 | cut -d' ' -f2)
+	printf '%-20s %-6s execs %-10s edges %s\n' "$t" "$status" "${execs:-?}" "${cov:-?}"
+	total=$((total + ${execs:-0}))
+	if [ $status = FAILED ]; then
+		grep -E 'ERROR|clcm fuzz|SUMMARY|runtime error' "$DIR/log.$t" | head -20
+		ls "$DIR/crash/$t"
+	fi
+done
+echo "fuzz-parsers: $total executions in total; work directory $DIR"
+exit $rc
