@@ -132,6 +132,10 @@ setup() {
 		# cleanup() can count them; only known-harmless padding writes of
 		# the server are suppressed (test/valgrind.supp).
 		install_valgrind
+		# JIT compiles with LLVM inside the backend: slow under memcheck
+		# and outside clcm; parallel query stays on (clcm's combine and
+		# serialize functions run in workers)
+		echo "jit = off" >>"$T/data/postgresql.conf"
 		"${RUN[@]}" bash -c "nohup valgrind --quiet --trace-children=yes \
 			--track-origins=yes --read-var-info=no --num-callers=40 \
 			--error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END \
