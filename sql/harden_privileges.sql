@@ -31,14 +31,14 @@ SELECT c.oid::regclass AS relation, c.relkind,
 		 WHERE c.relkind <> 'S' AND has_table_privilege('harden_nobody', c.oid, p)) AS can_change
   FROM ext_objects o JOIN pg_class c ON c.oid = o.objid
  WHERE o.classid = 'pg_class'::regclass
- ORDER BY 1::text;
+ ORDER BY c.oid::regclass::text;
 -- sequences: no USAGE/UPDATE
 SELECT c.oid::regclass AS sequence,
 	   has_sequence_privilege('harden_nobody', c.oid, 'USAGE') AS usage,
 	   has_sequence_privilege('harden_nobody', c.oid, 'UPDATE') AS update
   FROM ext_objects o JOIN pg_class c ON c.oid = o.objid
  WHERE o.classid = 'pg_class'::regclass AND c.relkind = 'S'
- ORDER BY 1::text;
+ ORDER BY c.oid::regclass::text;
 -- the schema: usage, no create
 SELECT has_schema_privilege('harden_nobody', 'clcm', 'USAGE') AS usage,
 	   has_schema_privilege('harden_nobody', 'clcm', 'CREATE') AS "create";
@@ -53,13 +53,13 @@ SELECT p.oid::regprocedure AS unpinned_search_path
 	   JOIN pg_language l ON l.oid = p.prolang
  WHERE o.classid = 'pg_proc'::regclass AND l.lanname IN ('sql', 'plpgsql')
    AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 -- the functions an ordinary role may not execute (administration and triggers)
 SELECT p.oid::regprocedure AS not_executable_by_public
   FROM ext_objects o JOIN pg_proc p ON p.oid = o.objid
  WHERE o.classid = 'pg_proc'::regclass
    AND NOT has_function_privilege('harden_nobody', p.oid, 'EXECUTE')
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 -- trying it: every write to clcm's tables is refused (42501)
 SET ROLE harden_nobody;

@@ -85,7 +85,7 @@ SELECT pg_describe_object(d.classid, d.objid, 0) AS object,
 				(SELECT typacl::text FROM pg_type WHERE d.classid = 'pg_type'::regclass AND oid = d.objid),
 				(SELECT nspacl::text FROM pg_namespace WHERE d.classid = 'pg_namespace'::regclass AND oid = d.objid),
 				'') AS acl,
-	   coalesce((SELECT array_to_string(proconfig, ';') || p.provolatile::text || p.proparallel::text || p.proisstrict::text
+	   coalesce((SELECT coalesce(array_to_string(proconfig, ';'), '') || p.provolatile::text || p.proparallel::text || p.proisstrict::text
 				   FROM pg_proc p WHERE d.classid = 'pg_proc'::regclass AND p.oid = d.objid), '') AS markings
   FROM pg_depend d
  WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
