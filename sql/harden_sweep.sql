@@ -90,7 +90,7 @@ UNION ALL SELECT 'clcm.bgbb', 'bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.78
 UNION ALL SELECT 'clcm.gamma_gamma', 'gamma_gamma(p=6.25,q=3.74,gamma=15.44)'
 UNION ALL SELECT 'clcm.btyd_fit_state', 'bgnbd;penalizer=0.1;[1,2,3,4;0,0,5,1]'
 UNION ALL SELECT 'clcm.survival_curve', clcm.survival(f, f > 2)::text FROM harden.d
-UNION ALL SELECT 'clcm.rfm_state', 'unit=days;end=100;sorted=1;first_amount=1;total=5;days=1,2,3'
+UNION ALL SELECT 'clcm.rfm_state', 'unit=day;end=100;sorted=1;first_amount=1;total=5;days=1,2,3'
 UNION ALL SELECT 'clcm.retention_matrix', clcm.retention(id % 20, ts, 'month')::text FROM harden.d
 UNION ALL SELECT 'clcm.retention_matrix', clcm.revenue_retention(id % 20, ts, 2.5, 'week')::text FROM harden.d
 UNION ALL SELECT 'clcm.retention_activity', clcm.retention_activity(ts, 'month')::text FROM harden.d WHERE id % 20 = 3

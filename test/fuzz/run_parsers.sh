@@ -4,12 +4,15 @@
 # harness for the text input functions of clcm's types (fuzz_parsers.c +
 # shim.c + stubs.c + clcm's own objects, all with
 # -fsanitize=fuzzer,address,undefined) outside the server and runs it on
-# each type for FUZZ_SECONDS (default 20) seconds, starting from the seed
-# corpus in test/fuzz/corpus/<type>.  Fails on the first crash, sanitizer
-# report, internal error (XX000) or failed round trip; the input is kept in
-# $FUZZ_DIR/crash/<type>/.  Prints executions and coverage per type.
+# each type and mode (text: the input function; binary: the receive
+# function) for FUZZ_SECONDS (default 20) seconds, starting from the seed
+# corpora test/fuzz/corpus/<type> and test/fuzz/corpus-bin/<type>.  Fails
+# on the first crash, sanitizer report, internal error (XX000) or failed
+# round trip; the input is kept in $FUZZ_DIR/crash/<mode>-<type>/.  Prints
+# executions and coverage per type and mode.
 #
 # Environment: FUZZ_SECONDS, FUZZ_TYPES (default: all eleven),
+# FUZZ_MODES (default "text binary"),
 # FUZZ_DIR (work directory, default a temp dir), CC (default clang),
 # PG_CONFIG.
 
@@ -19,6 +22,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
 CC=${CC:-clang}
 SECONDS_PER=${FUZZ_SECONDS:-20}
+MODES=${FUZZ_MODES:-text binary}
 TYPES=${FUZZ_TYPES:-retention_matrix retention_activity survival_curve bgnbd pareto_nbd mbgnbd bgbb gamma_gamma btyd_fit_state rfm_state markov}
 DIR=${FUZZ_DIR:-$(mktemp -d /tmp/clcm-fuzz.XXXXXX)}
 INC=$($PG_CONFIG --includedir-server)
@@ -49,24 +53,28 @@ $CC -fsanitize=fuzzer,address,undefined -Wl,--gc-sections "${objs[@]}" "$DIR/obj
 
 rc=0
 total=0
+for m in $MODES; do
 for t in $TYPES; do
-	mkdir -p "$DIR/corpus/$t" "$DIR/crash/$t"
-	cp "$SRC/test/fuzz/corpus/$t"/* "$DIR/corpus/$t/" 2>/dev/null || true
-	if CLCM_FUZZ_TYPE=$t "$DIR/fuzz_parsers" -max_total_time="$SECONDS_PER" -max_len=4096 \
-		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$DIR/crash/$t/" "$DIR/corpus/$t" >"$DIR/log.$t" 2>&1; then
+	seeds="$SRC/test/fuzz/corpus/$t"
+	[ "$m" = binary ] && seeds="$SRC/test/fuzz/corpus-bin/$t"
+	mkdir -p "$DIR/corpus/$m-$t" "$DIR/crash/$m-$t"
+	cp "$seeds"/* "$DIR/corpus/$m-$t/" 2>/dev/null || true
+	if CLCM_FUZZ_TYPE=$t CLCM_FUZZ_MODE=$m "$DIR/fuzz_parsers" -max_total_time="$SECONDS_PER" \
+		-max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$DIR/crash/$m-$t/" "$DIR/corpus/$m-$t" >"$DIR/log.$m-$t" 2>&1; then
 		status=ok
 	else
 		status=FAILED; rc=1
 	fi
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$DIR/log.$t")
-	cov=$(grep -o 'cov: [0-9]*' "$DIR/log.$t" | tail -1 | cut -d' ' -f2)
-	printf '%-20s %-6s execs %-10s edges %s\n' "$t" "$status" "${execs:-?}" "${cov:-?}"
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$DIR/log.$m-$t")
+	cov=$(grep -o 'cov: [0-9]*' "$DIR/log.$m-$t" | tail -1 | cut -d' ' -f2)
+	printf '%-7s %-20s %-6s execs %-10s edges %s\n' "$m" "$t" "$status" "${execs:-?}" "${cov:-?}"
 	total=$((total + ${execs:-0}))
 	if [ $status = FAILED ]; then
-		grep -E 'ERROR|clcm fuzz|SUMMARY|runtime error' "$DIR/log.$t" | head -20
-		ls "$DIR/crash/$t"
+		grep -E 'ERROR|clcm fuzz|SUMMARY|runtime error' "$DIR/log.$m-$t" | head -20
+		ls "$DIR/crash/$m-$t"
 	fi
+done
 done
 echo "fuzz-parsers: $total executions in total; work directory $DIR"
 exit $rc

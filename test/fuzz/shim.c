@@ -29,6 +29,7 @@
 #include <setjmp.h>
 #include <strings.h>
 
+#include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/datetime.h"
@@ -442,4 +443,159 @@ j2date(int jd, int *year, int *month, int *day)
 	quad = julian * 2141 / 65536;
 	*day = julian - 7834 * quad / 256;
 	*month = (quad + 10) % MONTHS_PER_YEAR + 1;
+}
+
+/* ------------------------------------------------- binary I/O (pqformat) */
+
+/*
+ * As libpq/pqformat.c, minus encoding conversion (pq_getmsgstring returns
+ * the bytes as they are).  Reading past the end raises 08P01, as in the
+ * server.
+ */
+static void
+msg_short(void)
+{
+	fuzz_error(ERRCODE_PROTOCOL_VIOLATION);
+}
+
+int
+pq_getmsgbyte(StringInfo msg)
+{
+	if (msg->cursor >= msg->len)
+		msg_short();
+	return (unsigned char) msg->data[msg->cursor++];
+}
+
+void
+pq_copymsgbytes(StringInfo msg, char *buf, int datalen)
+{
+	if (datalen < 0 || datalen > (msg->len - msg->cursor))
+		msg_short();
+	memcpy(buf, &msg->data[msg->cursor], datalen);
+	msg->cursor += datalen;
+}
+
+const char *
+pq_getmsgbytes(StringInfo msg, int datalen)
+{
+	const char *result;
+
+	if (datalen < 0 || datalen > (msg->len - msg->cursor))
+		msg_short();
+	result = &msg->data[msg->cursor];
+	msg->cursor += datalen;
+	return result;
+}
+
+unsigned int
+pq_getmsgint(StringInfo msg, int b)
+{
+	unsigned int result;
+	unsigned char n8;
+	uint16		n16;
+	uint32		n32;
+
+	switch (b)
+	{
+		case 1:
+			pq_copymsgbytes(msg, (char *) &n8, 1);
+			result = n8;
+			break;
+		case 2:
+			pq_copymsgbytes(msg, (char *) &n16, 2);
+			result = pg_ntoh16(n16);
+			break;
+		case 4:
+			pq_copymsgbytes(msg, (char *) &n32, 4);
+			result = pg_ntoh32(n32);
+			break;
+		default:
+			fuzz_fail("unsupported integer size in pq_getmsgint");
+	}
+	return result;
+}
+
+int64
+pq_getmsgint64(StringInfo msg)
+{
+	uint64		n64;
+
+	pq_copymsgbytes(msg, (char *) &n64, sizeof(n64));
+	return pg_ntoh64(n64);
+}
+
+float8
+pq_getmsgfloat8(StringInfo msg)
+{
+	union
+	{
+		float8		f;
+		int64		i;
+	}			swap;
+
+	swap.i = pq_getmsgint64(msg);
+	return swap.f;
+}
+
+const char *
+pq_getmsgstring(StringInfo msg)
+{
+	char	   *str = &msg->data[msg->cursor];
+	int			slen = strnlen(str, msg->len - msg->cursor);
+
+	if (msg->cursor + slen >= msg->len)
+		fuzz_error(ERRCODE_PROTOCOL_VIOLATION);
+	msg->cursor += slen + 1;
+	return str;
+}
+
+void
+pq_getmsgend(StringInfo msg)
+{
+	if (msg->cursor != msg->len)
+		fuzz_error(ERRCODE_PROTOCOL_VIOLATION);
+}
+
+void
+pq_sendbytes(StringInfo buf, const char *data, int datalen)
+{
+	appendBinaryStringInfo(buf, data, datalen);
+}
+
+void
+pq_sendstring(StringInfo buf, const char *str)
+{
+	appendBinaryStringInfo(buf, str, strlen(str) + 1);
+}
+
+void
+pq_sendfloat8(StringInfo buf, float8 f)
+{
+	union
+	{
+		float8		f;
+		int64		i;
+	}			swap;
+
+	swap.f = f;
+	pq_sendint64(buf, swap.i);
+}
+
+void
+pq_begintypsend(StringInfo buf)
+{
+	initStringInfo(buf);
+	appendStringInfoCharMacro(buf, '\0');
+	appendStringInfoCharMacro(buf, '\0');
+	appendStringInfoCharMacro(buf, '\0');
+	appendStringInfoCharMacro(buf, '\0');
+}
+
+bytea *
+pq_endtypsend(StringInfo buf)
+{
+	bytea	   *result = (bytea *) buf->data;
+
+	SET_VARSIZE(result, buf->len);
+	return result;
 }
