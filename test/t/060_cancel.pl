@@ -36,10 +36,13 @@ my %cases = (
 foreach my $name (sort keys %cases)
 {
 	# drive psql with IPC::Run (PG15's test modules have no background query helper)
-	my ($in, $out, $err) = ("\\set VERBOSITY sqlstate\n$cases{$name};\n", '', '');
+	my ($out, $err) = ('', '');
 	my $run = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-d', $node->connstr('postgres') ],
-		'<', \$in, '>', \$out, '2>', \$err);
+		[
+			'psql', '-X', '-q', '-v', 'VERBOSITY=sqlstate',
+			'-d', $node->connstr('postgres'), '-c', $cases{$name}
+		],
+		'<', \undef, '>', \$out, '2>', \$err);
 	my $pid;
 	for (1 .. 600)
 	{
@@ -50,15 +53,24 @@ foreach my $name (sort keys %cases)
 		usleep(50_000);
 	}
 	ok($pid ne '', "$name: running");
+	if ($pid eq '')
+	{
+		$run->kill_kill;
+		$run->finish;
+		diag("psql: $err");
+		next;
+	}
 	usleep(500_000);    # well inside clcm's loop
+	# the latency is an upper bound: it includes starting the psql that
+	# sends the cancel request
 	my $t0 = time;
 	$node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
-	# psql exits when the query has failed (its input is complete)
+	# psql reports the error and exits
 	my $done = 0;
 	while (time - $t0 < 10)
 	{
-		$run->pump_nb;
-		if (!$run->pumpable) { $done = 1; last; }
+		$run->pump_nb if $run->pumpable;
+		if ($err =~ /ERROR/ || !$run->pumpable) { $done = 1; last; }
 		usleep(2_000);
 	}
 	my $latency = time - $t0;
