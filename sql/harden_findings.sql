@@ -3,7 +3,6 @@
 -- sweep (doc/reliability.md, "Findings"); each failed before its fix.
 --
 SET client_min_messages = warning;
-\set VERBOSITY sqlstate
 
 -- harden-1: BG/BB loops over the opportunities n answer cancel, and an
 -- absurd n is refused
@@ -36,5 +35,39 @@ SELECT clcm.refresh_stages(0, '2024-01-01');
 CREATE TABLE harden_gone (id int);
 SELECT 'harden_gone'::regclass::oid AS gone \gset
 DROP TABLE harden_gone;
+-- (the message names the OID, which varies: show the SQLSTATE only)
+\set VERBOSITY sqlstate
 SELECT clcm.refresh_stages(:gone, '2024-01-01');
 \set VERBOSITY default
+
+-- harden-7: huge counts in a survival curve (no signed overflow; 22P02)
+SELECT '{1:9223372036854775807:9223372036854775807}'::clcm.survival_curve;
+
+-- harden-8: last-activity counts that overflow their sum were accepted
+-- (the sum wrapped around to the cohort size); 22P02 now
+WITH m AS (
+	SELECT clcm.retention(g % 20, timestamptz '2024-01-01 00:00+00' + g * interval '1 day 3 hours',
+						  'month')::text AS t
+	  FROM generate_series(1, 200) g)
+SELECT regexp_replace(t, 'lastk=[0-9]+,[0-9]+,[0-9]+,',
+					  'lastk=9223372036854775807,9223372036854775807,2,')::clcm.retention_matrix
+  FROM m;
+
+-- harden-9: subnormal numbers print and read back (dump/restore)
+SELECT clcm.survival(1e-310, true)::text::clcm.survival_curve::text AS curve;
+SELECT clcm.revenue_activity(timestamptz '2024-01-01 00:00+00', 1e-310, 'day')::text
+		 ::clcm.retention_activity::text AS activity;
+SELECT clcm.revenue_retention(1, timestamptz '2024-01-01 00:00+00', 1e-310, 'day')::text
+		 ::clcm.retention_matrix::text AS matrix;
+-- underflow to zero is still an error (as for float8)
+SELECT '{1e-400:1:0}'::clcm.survival_curve;
+
+-- harden-11: revenue sums that overflow are an error (22003), not Infinity
+SELECT clcm.revenue_activity('2024-03-15 12:00+00', 1e308) FROM generate_series(1, 2);
+SELECT clcm.revenue_retention(1, '2024-03-15 12:00+00', 1e308) FROM generate_series(1, 2);
+SELECT clcm.retention_merge(m) FROM (
+	SELECT clcm.revenue_retention(1, '2024-03-15 12:00+00', 1e308) AS m
+	UNION ALL
+	SELECT clcm.revenue_retention(2, '2024-03-15 12:00+00', 1e308)) s;
+-- large finite sums are fine
+SELECT clcm.revenue_activity('2024-03-15 12:00+00', 1e307)::text FROM generate_series(1, 2);

@@ -118,7 +118,7 @@ SELECT customer_key, from_stage, to_stage, override FROM clcm.stage_history
 
 -- analytics (SQL and PL/pgSQL functions over the history)
 SELECT count(*) > 0 AS funnel_rows FROM clcm.funnel('lifecycle');
-SELECT count(*) >= 0 AS dwell_rows FROM clcm.stage_dwell('lifecycle');
+SELECT count(*) > 0 AS dwell_rows FROM clcm.stage_dwell('lifecycle');
 SELECT count(*) > 0 AS matrix_rows FROM clcm.history_matrix('lifecycle');
 SELECT clcm.model_stages_checked('lifecycle') IS NOT NULL AS stages_ok;
 SELECT clcm.transition_matrix(a, b) IS NOT NULL AS markov_ok
