@@ -172,7 +172,10 @@ cleanup() {
 	if [ -n "${T:-}" ]; then
 		if grep -l VALGRINDERROR-BEGIN "$T"/valgrind.*.log >/dev/null 2>&1; then
 			echo "harness: valgrind reported errors:" >&2
-			grep -h -A40 VALGRINDERROR-BEGIN "$T"/valgrind.*.log | head -400 >&2
+			# (through a file: head closing a pipe would fail the
+			# pipeline under pipefail)
+			grep -h -A40 VALGRINDERROR-BEGIN "$T"/valgrind.*.log >"$T/valgrind.errors" || true
+			head -n 400 "$T/valgrind.errors" >&2
 			rc=1
 		fi
 		if grep -qE 'terminated by signal|TRAP:' "$T/server.log" 2>/dev/null; then
