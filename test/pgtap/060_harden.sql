@@ -17,7 +17,7 @@ SELECT c.relname
    AND d.deptype = 'e' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'clcm')
    AND c.relkind IN ('r', 'v', 'p');
 
-SELECT plan((SELECT count(*)::int FROM ext_funcs) + (SELECT count(*)::int FROM ext_tables) + 9 + 4);
+SELECT plan((SELECT count(*)::int FROM ext_funcs) + (SELECT count(*)::int FROM ext_tables) + 9 + 4 + 7);
 
 -- no SECURITY DEFINER anywhere
 SELECT isnt_definer('clcm', proname, args, 'not security definer: ' || oid::regprocedure)
@@ -52,6 +52,22 @@ SET LOCAL ROLE pgtap_harden_nobody;
 SELECT lives_ok('SET clcm.enforce = off', 'a role granted SET ON PARAMETER may bypass');
 SELECT is(current_setting('clcm.enforce'), 'off', 'the bypass took effect');
 RESET ROLE;
+
+-- the SQLSTATEs of the hardening findings' fixes (doc/reliability.md)
+SELECT throws_ok($$SELECT clcm.markov_accum(NULL, 'new'::clcm.lifecycle_stage, 'active'::clcm.lifecycle_stage)$$,
+				 '0A000', NULL, 'aggregate support function outside its aggregate: 0A000 (was XX000)');
+SELECT throws_ok($$SELECT clcm.bgbb_fit_trans('bgnbd;penalizer=0;[1,2,3,4]'::clcm.btyd_fit_state, 2, 2, 2)$$,
+				 '22023', NULL, 'fit state of another model: 22023 (was XX000)');
+SELECT throws_ok($$SELECT clcm.refresh_stages(0, now())$$,
+				 '42P01', NULL, 'refresh_stages on no relation: 42P01 (was XX000)');
+SELECT throws_ok($$SELECT clcm.btyd_loglik('bgbb(alpha=1.2,beta=0.75,gamma=0.66,delta=2.8)'::clcm.bgbb, 2, 2, 1e9)$$,
+				 '22023', NULL, 'BG/BB with an absurd n: 22023 (was a hang)');
+SELECT throws_ok($$SELECT clcm.revenue_activity(now(), 1e308) FROM generate_series(1, 2)$$,
+				 '22003', NULL, 'revenue sum overflow: 22003 (was Infinity)');
+SELECT is(clcm.survival(1e-310, true)::text::clcm.survival_curve::text, '{1e-310:1:0}',
+		  'subnormal durations print and read back');
+SELECT throws_ok($$SELECT '{1:9223372036854775807:9223372036854775807}'::clcm.survival_curve$$,
+				 '22P02', NULL, 'huge survival counts: 22P02');
 
 SELECT * FROM finish();
 ROLLBACK;
