@@ -71,3 +71,7 @@ SELECT clcm.retention_merge(m) FROM (
 	SELECT clcm.revenue_retention(2, '2024-03-15 12:00+00', 1e308)) s;
 -- large finite sums are fine
 SELECT clcm.revenue_activity('2024-03-15 12:00+00', 1e307)::text FROM generate_series(1, 2);
+
+-- harden-12: a short matrix literal with huge dimensions is refused before
+-- the matrix is allocated (22P02)
+SELECT 'v1 period=week tz=UTC week_start=monday recurring=f revenue=t as_of=- end=5536448 first=1252 last=6420 complete=1283 size=6,6,2,0'::clcm.retention_matrix;
