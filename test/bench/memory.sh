@@ -52,7 +52,7 @@ for n in $ROWS; do
 	run_case "gamma_gamma_fit" "$n" \
 		"SELECT clcm.gamma_gamma_fit(1 + (g % 10)::float8, 10 + (g % 50)::float8) FROM generate_series(1, \$ROWS) g"
 	run_case "transition_matrix" "$n" \
-		"SELECT clcm.transition_matrix((enum_range(NULL::clcm.lifecycle_stage))[1 + g % 8], (enum_range(NULL::clcm.lifecycle_stage))[1 + (g + 1) % 8]) FROM generate_series(1, \$ROWS) g"
+		"SELECT clcm.transition_matrix(s[1 + g % 8], s[1 + (g + 1) % 8]) FROM (SELECT enum_range(NULL::clcm.lifecycle_stage) AS s) e, generate_series(1, \$ROWS) g"
 	run_case "clv_historic" "$n" \
 		"SELECT clcm.clv_historic(2.5, timestamptz '2020-01-01' + (g % 1000) * interval '1 day', 0.3, 0.1, '2025-01-01') FROM generate_series(1, \$ROWS) g"
 done
