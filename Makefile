@@ -42,7 +42,7 @@ REGRESS = install $(REGRESS_STAGE) $(REGRESS_COHORT) $(REGRESS_BTYD) \
 
 # isolation: test/specs/<name>.spec against test/expected/<name>.out.
 
-ISOLATION_STAGE = guard_concurrent
+ISOLATION_STAGE = guard_concurrent guard_model_change
 
 ISOLATION_ACTIVITY = activity_concurrent
 

@@ -31,3 +31,14 @@ INSERT INTO guard_u VALUES (1, 'prospect')
 SELECT customer_key, from_stage, to_stage FROM clcm.stage_history
  WHERE table_name = 'guard_u'::regclass ORDER BY id;
 DROP TABLE guard_u;
+
+-- long values are stored (TOASTed) like any other row
+CREATE TABLE guard_l (id text PRIMARY KEY, stage clcm.b2b_stage);
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON guard_l
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard();
+SELECT set_config('clcm.reason', repeat('why ', 5000), false) IS NOT NULL AS set;
+INSERT INTO guard_l VALUES (repeat('k', 3000), 'initial');
+RESET clcm.reason;
+SELECT length(customer_key) AS key_len, length(reason) AS reason_len, to_stage
+  FROM clcm.stage_history WHERE table_name = 'guard_l'::regclass;
+DROP TABLE guard_l;

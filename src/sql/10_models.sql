@@ -89,6 +89,8 @@ COMMENT ON FUNCTION @extschema@.model_check() IS
 CREATE TRIGGER model_check
 	BEFORE INSERT OR UPDATE ON @extschema@.model
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.model_check();
+COMMENT ON TRIGGER model_check ON @extschema@.model IS
+	'stages must be the labels of the stage type, in order';
 
 /*
  * Validates a transition row against its model: both stages must be stages
@@ -130,6 +132,8 @@ COMMENT ON FUNCTION @extschema@.transition_check() IS
 CREATE TRIGGER transition_check
 	BEFORE INSERT OR UPDATE ON @extschema@.transition
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.transition_check();
+COMMENT ON TRIGGER transition_check ON @extschema@.transition IS
+	'both stages must be stages of the model';
 
 /*
  * Statement trigger on clcm.model and clcm.transition: sends a relcache
@@ -149,6 +153,18 @@ CREATE TRIGGER model_cache_invalidate
 CREATE TRIGGER transition_cache_invalidate
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.transition
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.model_cache_invalidate();
+COMMENT ON TRIGGER model_cache_invalidate ON @extschema@.model IS
+	'invalidates every backend''s cached transition sets';
+COMMENT ON TRIGGER transition_cache_invalidate ON @extschema@.transition IS
+	'invalidates every backend''s cached transition sets';
+
+COMMENT ON COLUMN @extschema@.model.name IS 'model name (lower-case identifier)';
+COMMENT ON COLUMN @extschema@.model.stage_type IS 'the enum type clcm.<name>_stage';
+COMMENT ON COLUMN @extschema@.model.stages IS 'stage labels in funnel order (= enum sort order)';
+COMMENT ON COLUMN @extschema@.model.shipped IS 'created by CREATE EXTENSION (not dumped)';
+COMMENT ON COLUMN @extschema@.transition.from_stage IS 'a stage label, or * for any stage';
+COMMENT ON COLUMN @extschema@.transition.to_stage IS 'a stage label';
+COMMENT ON COLUMN @extschema@.transition.shipped IS 'created by CREATE EXTENSION (not dumped)';
 
 -- ------------------------------------------------------------ shipped models
 

@@ -17,7 +17,7 @@ CREATE TABLE @extschema@.stage_history (
 		DEFAULT pg_catalog.nextval('@extschema@.stage_history_id_seq'::regclass)
 		PRIMARY KEY,
 	table_name regclass NOT NULL,
-	customer_key text COLLATE "C" NOT NULL,
+	customer_key text NOT NULL,
 	model text NOT NULL,
 	from_stage text,
 	to_stage text NOT NULL,
