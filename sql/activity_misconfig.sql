@@ -104,5 +104,15 @@ CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON am_customers
 	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard();
 SELECT clcm.refresh_stages('am_customers', '2024-06-01');
 SELECT id, stage FROM am_customers;
+-- not a table, or a table that does not exist
+SELECT clcm.refresh_stages('pg_class_oid_index', '2024-06-01');
+SELECT clcm.refresh_stages(4294967295::oid::regclass, '2024-06-01');
+SELECT clcm.refresh_stages(0::regclass, '2024-06-01');
+CREATE TABLE am_dropped (id int);
+SELECT 'am_dropped'::regclass::oid AS dropped_oid \gset
+DROP TABLE am_dropped;
+\set VERBOSITY sqlstate
+SELECT clcm.refresh_stages(:dropped_oid::oid::regclass, '2024-06-01');
+\set VERBOSITY default
 DELETE FROM clcm.activity_facts WHERE table_name = 'am_customers'::regclass;
 DROP TABLE am_orders, am_customers;

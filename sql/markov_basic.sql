@@ -125,3 +125,29 @@ COPY markov_copy FROM :'copy_file' WITH (FORMAT binary);
 SELECT (SELECT m::text FROM markov_copy) = (SELECT m::text FROM markov_par) AS binary_round_trip;
 DROP TABLE markov_big, markov_moves;
 DROP TYPE markov_t;
+-- the support functions called as plain functions (their state type is an
+-- ordinary SQL type): they work on copies and never modify their input
+CREATE TEMP TABLE markov_plain (m clcm.markov);
+INSERT INTO markov_plain
+  SELECT clcm.markov_accum(NULL, 'new'::clcm.lifecycle_stage, 'active'::clcm.lifecycle_stage);
+SELECT t.r, t.c, t.n FROM markov_plain, clcm.markov_table(m) t WHERE t.n > 0;
+SELECT t.r, t.c, t.n AS accum_twice
+  FROM markov_plain,
+       clcm.markov_table(clcm.markov_accum(m, 'new'::clcm.lifecycle_stage, 'considering')) t
+ WHERE t.n > 0 ORDER BY t.r, t.c;
+SELECT clcm.markov_accum(m, NULL::clcm.lifecycle_stage, 'active')::text = m::text AS null_pair_skipped
+  FROM markov_plain;
+SELECT t.r, t.c, t.n AS combined
+  FROM markov_plain, clcm.markov_table(clcm.markov_combine(m, m)) t WHERE t.n > 0;
+SELECT t.r, t.c, t.n AS unchanged FROM markov_plain, clcm.markov_table(m) t WHERE t.n > 0;
+SELECT clcm.markov_combine(NULL::clcm.markov, m)::text = m::text AS combine_null_first,
+       clcm.markov_combine(m, NULL)::text = m::text AS combine_null_second
+  FROM markov_plain;
+SELECT clcm.markov_combine(NULL::clcm.markov, NULL::clcm.markov) IS NULL AS combine_nulls,
+       clcm.markov_accum(NULL, NULL::clcm.lifecycle_stage, NULL::clcm.lifecycle_stage) IS NULL AS accum_nulls;
+-- a matrix over other stages: 22023
+SELECT clcm.markov_accum(m, 'lead'::clcm.insurance_stage, 'quoted'::clcm.insurance_stage)
+  FROM markov_plain;
+SELECT clcm.markov_combine(m, clcm.markov_accum(NULL, 'lead'::clcm.insurance_stage, 'quoted'::clcm.insurance_stage))
+  FROM markov_plain;
+DROP TABLE markov_plain;

@@ -49,6 +49,7 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -57,6 +58,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -69,6 +71,7 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/date.h"
 
 #include "clcm.h"
@@ -86,6 +89,8 @@ typedef struct ActivityConfig
 	char	   *stage_col;		/* quoted */
 	char	   *key_type;		/* format_type_be_qualified of the key */
 	char	   *stage_type;		/* ... of the stage column */
+	char	   *key_eq;			/* OPERATOR(schema.=) of the key type */
+	char	   *stage_eq;		/* ... of the stage type */
 	char	   *model;			/* model name */
 	int			nstages;		/* stages of the model (bound on rule chains) */
 	AttrNumber	ev_cust_att;	/* event's customer column */
@@ -118,6 +123,8 @@ typedef struct ActivityTarget
 	char	   *stage_col;
 	char	   *key_type;
 	char	   *stage_type;
+	char	   *key_eq;			/* OPERATOR(schema.=) of the key type */
+	char	   *stage_eq;		/* ... of the stage type */
 	char	   *model;
 	int			nstages;
 } ActivityTarget;
@@ -155,7 +162,8 @@ ActivityConfigRelease(ActivityConfig *cfg)
 	SPIPlanPtr *plans[] = {&cfg->facts_plan, &cfg->stage_plan,
 	&cfg->move_plan};
 	char	  **strings[] = {&cfg->cust_name, &cfg->key_col, &cfg->stage_col,
-		&cfg->key_type, &cfg->stage_type, &cfg->model, &cfg->ev_cust_name,
+		&cfg->key_type, &cfg->stage_type, &cfg->key_eq, &cfg->stage_eq,
+		&cfg->model, &cfg->ev_cust_name,
 	&cfg->ev_ts_name, &cfg->ev_amount_name};
 	int			i;
 
@@ -171,6 +179,64 @@ ActivityConfigRelease(ActivityConfig *cfg)
 			pfree(*strings[i]);
 			*strings[i] = NULL;
 		}
+}
+
+/*
+ * The equality operator of a column's type, found through the type's
+ * default btree operator class (never by name through the search_path),
+ * written schema-qualified as OPERATOR(schema.name) for SPI SQL.
+ */
+static char *
+ActivityEqOperator(Oid typid, const char *column, Relation rel,
+				   const char *errprefix)
+{
+	TypeCacheEntry *tc = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
+	HeapTuple	tup;
+	Form_pg_operator op;
+	char	   *nsp;
+	char	   *result;
+
+	if (!OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s: type %s of column \"%s\" of table \"%s\" has no default btree equality operator",
+						errprefix, format_type_be(typid), column,
+						RelationGetRelationName(rel))));
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	nsp = get_namespace_name(op->oprnamespace);
+	if (nsp == NULL)
+		elog(ERROR, "cache lookup failed for namespace %u", op->oprnamespace);
+	result = psprintf("OPERATOR(%s.%s)", quote_identifier(nsp),
+					  NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/*
+ * Set search_path to pg_catalog, pg_temp for the SPI statements that
+ * follow, so that nothing in them resolves to an object of the caller's
+ * search_path; returns the GUC nest level for ActivitySearchPathPop (on
+ * error the (sub)transaction abort restores the value).
+ */
+static int
+ActivitySearchPathPush(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nest;
+}
+
+/* Restore the caller's search_path. */
+static void
+ActivitySearchPathPop(int nest)
+{
+	AtEOXact_GUC(true, nest);
 }
 
 /*
@@ -228,6 +294,8 @@ ActivityResolveTarget(Relation cust, const char *key_col,
 	t->stage_col = pstrdup(quote_identifier(stage_col));
 	t->key_type = format_type_be_qualified(SPI_gettypeid(desc, key_att));
 	t->stage_type = format_type_be_qualified(stage_typid);
+	t->key_eq = ActivityEqOperator(t->key_typid, key_col, cust, errprefix);
+	t->stage_eq = ActivityEqOperator(stage_typid, stage_col, cust, errprefix);
 	t->model = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	t->nstages = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 											 SPI_tuptable->tupdesc, 2, &isnull));
@@ -267,7 +335,7 @@ ActivityAppendCondition(StringInfo sql, const char *activity_expr,
 		appendStringInfo(sql,
 						 " OR (r.condition OPERATOR(pg_catalog.=) 'activity' AND %s)"
 						 " OR (r.condition OPERATOR(pg_catalog.=) 'purchases'"
-						 " AND CAST(%s AS numeric) OPERATOR(pg_catalog.>=) r.threshold)"
+						 " AND CAST(%s AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) r.threshold)"
 						 " OR (r.condition OPERATOR(pg_catalog.=) 'revenue'"
 						 " AND %s OPERATOR(pg_catalog.>=) r.threshold)",
 						 activity_expr, purchases_expr, revenue_expr);
@@ -320,22 +388,24 @@ ActivityMoveSql(ActivityTarget *t, const char *scope,
 					 " AND t.to_stage OPERATOR(pg_catalog.=) x.to_stage"
 					 " AND (t.from_stage OPERATOR(pg_catalog.=) st.stage"
 					 " OR t.from_stage OPERATOR(pg_catalog.=) '*'))) r"
-					 " ON r.from_stage OPERATOR(pg_catalog.=) c2.%s"
+					 " ON r.from_stage %s c2.%s"
 					 " JOIN " CLCM_SCHEMA ".activity_facts f"
 					 " ON f.table_name OPERATOR(pg_catalog.=) $1"
-					 " AND f.customer_key OPERATOR(pg_catalog.=) CAST(c2.%s AS text)"
+					 " AND f.customer_key OPERATOR(pg_catalog.=) CAST(c2.%s AS pg_catalog.text)"
 					 " WHERE %s AND ",
 					 t->cust_name, t->stage_col,
 					 t->key_col, t->key_col, t->stage_col, t->cust_name,
 					 t->stage_type, t->stage_type,
-					 t->stage_col, t->key_col, scope);
+					 t->stage_eq, t->stage_col, t->key_col, scope);
 	ActivityAppendCondition(&sql, activity_expr, "f.purchases", "f.revenue",
 							"f.first_at", "f.last_at",
 							time_expr, event_rules, time_rules);
 	appendStringInfo(&sql,
 					 " ORDER BY c2.%s, r.priority, r.to_label, r.condition) m"
-					 " WHERE c.%s = m.k AND c.%s OPERATOR(pg_catalog.=) m.s",
-					 t->key_col, t->key_col, t->stage_col);
+					 " WHERE c.%s %s m.k AND c.%s %s m.s"
+					 " RETURNING c.%s",
+					 t->key_col, t->key_col, t->key_eq, t->stage_col, t->stage_eq,
+					 t->key_col);
 	return sql.data;
 }
 
@@ -504,6 +574,8 @@ ActivityConfigGet(TriggerData *trigdata)
 	cfg->stage_col = pstrdup(t.stage_col);
 	cfg->key_type = pstrdup(t.key_type);
 	cfg->stage_type = pstrdup(t.stage_type);
+	cfg->key_eq = pstrdup(t.key_eq);
+	cfg->stage_eq = pstrdup(t.stage_eq);
 	cfg->model = pstrdup(t.model);
 	cfg->nstages = t.nstages;
 	cfg->key_typid = t.key_typid;
@@ -529,6 +601,8 @@ ActivityTargetFromConfig(ActivityConfig *cfg, ActivityTarget *t)
 	t->stage_col = cfg->stage_col;
 	t->key_type = cfg->key_type;
 	t->stage_type = cfg->stage_type;
+	t->key_eq = cfg->key_eq;
+	t->stage_eq = cfg->stage_eq;
 	t->model = cfg->model;
 	t->nstages = cfg->nstages;
 	t->key_typid = cfg->key_typid;
@@ -621,24 +695,20 @@ typedef struct ActivityRuleSet
 
 static MemoryContext ActivityRuleCxt = NULL;
 static ActivityRuleSet *ActivityRules = NULL;
+static bool ActivityRulesStale = false;
 static Oid	ActivityRuleRelids[3];	/* stage_rule, transition, model */
 
 /*
- * Relcache callback for the rule cache: drop it when one of the rule
- * tables changes (or on a full reset).
+ * Relcache callback for the rule cache: mark it stale when one of the rule
+ * tables changes (or on a full reset).  The memory is released at the next
+ * ActivityRulesGet, so a rule set in use stays valid until then.
  */
 static void
 ActivityRuleCallback(Datum arg, Oid relid)
 {
-	if (ActivityRules == NULL)
-		return;
 	if (relid == InvalidOid || relid == ActivityRuleRelids[0] ||
 		relid == ActivityRuleRelids[1] || relid == ActivityRuleRelids[2])
-	{
-		ActivityRules = NULL;
-		if (ActivityRuleCxt != NULL)
-			MemoryContextReset(ActivityRuleCxt);
-	}
+		ActivityRulesStale = true;
 }
 
 /* Funnel position of a stage label in a model, or -1. */
@@ -667,6 +737,12 @@ ActivityRulesGet(ClcmModel *model)
 	uint64		i;
 	MemoryContext old;
 
+	if (ActivityRulesStale && ActivityRuleCxt != NULL)
+	{
+		MemoryContextReset(ActivityRuleCxt);
+		ActivityRules = NULL;
+	}
+	ActivityRulesStale = false;
 	for (set = ActivityRules; set != NULL; set = set->next)
 		if (strcmp(set->model, model->name) == 0)
 			return set;
@@ -882,8 +958,8 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 		char	   *sql;
 
 		argtypes[0] = cfg->key_typid;
-		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s = $1",
-					   cfg->stage_col, cfg->cust_name, cfg->key_col);
+		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s %s $1",
+					   cfg->stage_col, cfg->cust_name, cfg->key_col, cfg->key_eq);
 		cfg->stage_plan = ActivityPrepare(sql, 1, argtypes);
 	}
 	values[0] = key;
@@ -915,9 +991,9 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 		argtypes[0] = cfg->stage_typid;
 		argtypes[1] = cfg->key_typid;
 		argtypes[2] = cfg->stage_typid;
-		sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s = $2 AND c.%s = $3",
-					   cfg->cust_name, cfg->stage_col, cfg->key_col,
-					   cfg->stage_col);
+		sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s %s $2 AND c.%s %s $3",
+					   cfg->cust_name, cfg->stage_col, cfg->key_col, cfg->key_eq,
+					   cfg->stage_col, cfg->stage_eq);
 		cfg->move_plan = ActivityPrepare(sql, 3, argtypes);
 	}
 	for (step = 0; step < cfg->nstages; step++)
@@ -958,10 +1034,13 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 }
 
 /*
- * Run a set-based move (ActivityMoveSql) repeatedly until it moves nobody,
- * at most nstages times, with the activity condition on the first pass
- * only; returns the number moved by the first pass (= customers moved:
- * a customer no rule moved in one pass is not moved in the next).
+ * Run set-based moves until nobody moves, at most nstages passes.  The
+ * first pass (sql_first, parameters 1..nargs) covers the whole scope; each
+ * later pass (sql_next) covers only the customers the previous pass moved,
+ * passed as an array of keys in parameter nargs + 1 (a customer no rule
+ * moved is not moved by the next pass either: its stage and facts are
+ * unchanged).  Returns the number moved by the first pass, which is the
+ * number of customers moved.
  */
 static uint64
 ActivityMoveLoop(ActivityTarget *t, const char *sql_first,
@@ -970,11 +1049,29 @@ ActivityMoveLoop(ActivityTarget *t, const char *sql_first,
 {
 	uint64		moved = 0;
 	int			pass;
+	Oid		   *types = palloc(sizeof(Oid) * (nargs + 1));
+	Datum	   *vals = palloc(sizeof(Datum) * (nargs + 1));
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	memcpy(types, argtypes, sizeof(Oid) * nargs);
+	memcpy(vals, values, sizeof(Datum) * nargs);
+	types[nargs] = get_array_type(t->key_typid);
+	if (!OidIsValid(types[nargs]))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("key type %s of table %s has no array type",
+						format_type_be(t->key_typid), t->cust_name)));
+	get_typlenbyvalalign(t->key_typid, &typlen, &typbyval, &typalign);
 
 	for (pass = 0; pass <= t->nstages; pass++)
 	{
 		int			rc;
 		int			nest;
+		Datum	   *keys;
+		uint64		i;
+		bool		isnull;
 
 		CHECK_FOR_INTERRUPTS();
 		if (pass == t->nstages)
@@ -984,15 +1081,30 @@ ActivityMoveLoop(ActivityTarget *t, const char *sql_first,
 							t->model, t->cust_name),
 					 errhint("Check clcm.stage_rule for rules that undo each other.")));
 		nest = ActivityReasonPush(reason);
-		rc = SPI_execute_with_args(pass == 0 ? sql_first : sql_next, nargs,
-								   argtypes, values, NULL, false, 0);
+		rc = SPI_execute_with_args(pass == 0 ? sql_first : sql_next,
+								   pass == 0 ? nargs : nargs + 1,
+								   types, vals, NULL, false, 0);
 		ActivityReasonPop(nest);
-		if (rc != SPI_OK_UPDATE)
+		if (rc != SPI_OK_UPDATE_RETURNING)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 		if (pass == 0)
 			moved = SPI_processed;
 		if (SPI_processed == 0)
 			break;
+		if (SPI_processed > (uint64) (MaxAllocSize / sizeof(Datum)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many customers moved in one pass")));
+		/* the keys moved by this pass scope the next one */
+		keys = palloc(sizeof(Datum) * SPI_processed);
+		for (i = 0; i < SPI_processed; i++)
+			keys[i] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+									1, &isnull);
+		vals[nargs] = PointerGetDatum(construct_array(keys, (int) SPI_processed,
+													  t->key_typid, typlen,
+													  typbyval, typalign));
+		pfree(keys);
+		SPI_freetuptable(SPI_tuptable);
 	}
 	return moved;
 }
@@ -1016,7 +1128,11 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 	char	   *sql_next;
 	Oid			argtypes[2] = {REGCLASSOID, TEXTOID};
 	Datum		values[2];
+	Oid			facts_types[6] = {REGCLASSOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID, INT8ARRAYOID, NUMERICARRAYOID};
+	Datum		facts[6];
 	int			rc;
+	int			i;
 	bool		isnull;
 	Oid			save_userid;
 	int			save_sec;
@@ -1025,10 +1141,10 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 		elog(ERROR, "SPI_register_trigger_data failed");
 	ActivityTargetFromConfig(cfg, &t);
 	ntab = pstrdup(quote_identifier(newtab));
-	ts_expr = psprintf("CAST(n.%s AS timestamptz)", cfg->ev_ts_name);
+	ts_expr = psprintf("CAST(n.%s AS pg_catalog.timestamptz)", cfg->ev_ts_name);
 	amount_expr = cfg->ev_amount_name != NULL
-		? psprintf("CAST(n.%s AS numeric)", cfg->ev_amount_name)
-		: pstrdup("CAST(0 AS numeric)");
+		? psprintf("CAST(n.%s AS pg_catalog.numeric)", cfg->ev_amount_name)
+		: pstrdup("CAST(0 AS pg_catalog.numeric)");
 	/* the statement's customers, as values of the key type */
 	keys = psprintf("SELECT CAST(n.%s AS %s) FROM %s n WHERE n.%s IS NOT NULL",
 					cfg->ev_cust_name, cfg->key_type, ntab, cfg->ev_cust_name);
@@ -1036,9 +1152,9 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 	/* checks: NULL or infinite timestamps, negative or NaN amounts */
 	sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %s IS NULL"
 				   " OR NOT pg_catalog.isfinite(%s)),"
-				   " pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.<) CAST(0 AS numeric)"
-				   " OR %s OPERATOR(pg_catalog.=) CAST('NaN' AS numeric)"
-				   " OR %s OPERATOR(pg_catalog.=) CAST('Infinity' AS numeric))"
+				   " pg_catalog.count(*) FILTER (WHERE %s OPERATOR(pg_catalog.<) CAST(0 AS pg_catalog.numeric)"
+				   " OR %s OPERATOR(pg_catalog.=) CAST('NaN' AS pg_catalog.numeric)"
+				   " OR %s OPERATOR(pg_catalog.=) CAST('Infinity' AS pg_catalog.numeric))"
 				   " FROM %s n WHERE n.%s IS NOT NULL",
 				   ts_expr, ts_expr, amount_expr, amount_expr, amount_expr,
 				   ntab, cfg->ev_cust_name);
@@ -1058,8 +1174,8 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 
 	/* 1. unknown customers fail the statement */
 	sql = psprintf("SELECT k.k FROM (SELECT DISTINCT k FROM (%s) s(k)) k"
-				   " WHERE NOT EXISTS (SELECT 1 FROM %s c WHERE c.%s = k.k) LIMIT 1",
-				   keys, t.cust_name, t.key_col);
+				   " WHERE NOT EXISTS (SELECT 1 FROM %s c WHERE c.%s %s k.k) LIMIT 1",
+				   keys, t.cust_name, t.key_col, t.key_eq);
 	rc = SPI_execute(sql, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
@@ -1072,39 +1188,73 @@ ActivityTrackStatement(TriggerData *trigdata, ActivityConfig *cfg)
 				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
 
 	/*
-	 * 2. upsert the facts, per customer, as the facts table's owner; in key
-	 * order, so that concurrent batches lock facts rows in the same order
-	 * (no deadlock) and one waits for the other on its first common
-	 * customer before it moves any stage
+	 * 2a. per-customer aggregates of the statement, computed as the user
+	 * (the casts and grouping of the user's key type run with the user's
+	 * privileges), sorted by key
 	 */
-	sql = psprintf("INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
-				   " (table_name, customer_key, first_at, last_at, purchases, revenue)"
-				   " SELECT $1, CAST(CAST(n.%s AS %s) AS text), pg_catalog.min(%s),"
-				   " pg_catalog.max(%s), pg_catalog.count(*),"
-				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS numeric))"
-				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 2 ORDER BY 2"
-				   " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
-				   " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
-				   " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
-				   " purchases = f.purchases OPERATOR(pg_catalog.+) EXCLUDED.purchases,"
-				   " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue",
+	sql = psprintf("SELECT pg_catalog.array_agg(s.k ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.f ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.l ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.c ORDER BY s.k),"
+				   " pg_catalog.array_agg(s.r ORDER BY s.k)"
+				   " FROM (SELECT CAST(CAST(n.%s AS %s) AS pg_catalog.text) AS k,"
+				   " pg_catalog.min(%s) AS f, pg_catalog.max(%s) AS l,"
+				   " pg_catalog.count(*) AS c,"
+				   " COALESCE(pg_catalog.sum(%s), CAST(0 AS pg_catalog.numeric)) AS r"
+				   " FROM %s n WHERE n.%s IS NOT NULL GROUP BY 1) s",
 				   cfg->ev_cust_name, t.key_type, ts_expr, ts_expr, amount_expr,
 				   ntab, cfg->ev_cust_name);
-	values[0] = ObjectIdGetDatum(t.relid);
-	values[1] = CStringGetTextDatum(t.model);
+	rc = SPI_execute(sql, true, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;					/* no event with a customer */
+	for (i = 0; i < 5; i++)
+		facts[i + 1] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, i + 1,
+											   &isnull),
+								 false, -1);
+
+	/*
+	 * 2b. upsert them as the facts table's owner, only built-in types
+	 * involved; in key order, so that concurrent batches lock facts rows in
+	 * the same order (no deadlock) and one waits for the other on its first
+	 * common customer before it moves any stage
+	 */
+	facts[0] = ObjectIdGetDatum(t.relid);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(ActivityFactsOwner(),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	rc = SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0);
+	rc = SPI_execute_with_args("INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
+							   " (table_name, customer_key, first_at, last_at, purchases, revenue)"
+							   " SELECT $1, u.k, u.f, u.l, u.c, u.r"
+							   " FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3),"
+							   " pg_catalog.unnest($4), pg_catalog.unnest($5),"
+							   " pg_catalog.unnest($6))"
+							   " WITH ORDINALITY u(k, f, l, c, r, o)"
+							   " ORDER BY u.o"
+							   " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
+							   " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
+							   " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
+							   " purchases = f.purchases OPERATOR(pg_catalog.+) EXCLUDED.purchases,"
+							   " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue",
+							   6, facts_types, facts, NULL, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "upsert of activity facts failed: %s", SPI_result_code_string(rc));
 
+	values[0] = ObjectIdGetDatum(t.relid);
+	values[1] = CStringGetTextDatum(t.model);
+
 	/* 3. move the stages of the statement's customers */
-	scope = psprintf("c2.%s IN (%s)", t.key_col, keys);
+	scope = psprintf("EXISTS (SELECT 1 FROM (%s) s(k) WHERE c2.%s %s s.k)",
+					 keys, t.key_col, t.key_eq);
 	sql_first = ActivityMoveSql(&t, scope, "true", "f.last_at", true, false);
-	sql_next = ActivityMoveSql(&t, scope, "false", "f.last_at", true, false);
+	sql_next = ActivityMoveSql(&t, psprintf("c2.%s %s ANY ($3)", t.key_col,
+											t.key_eq),
+							   "false", "f.last_at", true, false);
 	(void) ActivityMoveLoop(&t, sql_first, sql_next, 2, argtypes, values,
 							"activity");
 }
@@ -1120,6 +1270,7 @@ clcm_activity_track(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	ActivityConfig *cfg;
+	int			nest;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1145,11 +1296,14 @@ clcm_activity_track(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* the trigger's customer table name resolves by the caller's path */
 	cfg = ActivityConfigGet(trigdata);
+	nest = ActivitySearchPathPush();
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		ActivityTrackRow(trigdata, cfg);
 	else
 		ActivityTrackStatement(trigdata, cfg);
+	ActivitySearchPathPop(nest);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
@@ -1174,10 +1328,12 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 	const char *key_col = NULL;
 	ActivityTarget t;
 	char	   *sql;
+	char	   *sql_next;
 	Oid			argtypes[3] = {REGCLASSOID, TEXTOID, TIMESTAMPTZOID};
 	Datum		values[3];
 	uint64		moved;
 	int			i;
+	int			nest;
 
 	if (TIMESTAMP_NOT_FINITE(as_of))
 		ereport(ERROR,
@@ -1187,7 +1343,11 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 	guard_name = list_make2(makeString(CLCM_SCHEMA), makeString("stage_guard"));
 	guard_oid = LookupFuncName(guard_name, 0, NULL, false);
 
-	rel = table_open(relid, AccessShareLock);
+	rel = try_table_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	if (rel->trigdesc != NULL)
 	{
 		for (i = 0; i < rel->trigdesc->numtriggers; i++)
@@ -1210,15 +1370,20 @@ clcm_activity_refresh(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nest = ActivitySearchPathPush();
 	ActivityResolveTarget(rel, key_col, stage_col,
 						  &t, "refresh_stages");
 	table_close(rel, NoLock);
 
 	sql = ActivityMoveSql(&t, "true", "false", "$3", false, true);
+	sql_next = ActivityMoveSql(&t, psprintf("c2.%s %s ANY ($4)", t.key_col,
+											t.key_eq),
+							   "false", "$3", false, true);
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(t.model);
 	values[2] = TimestampTzGetDatum(as_of);
-	moved = ActivityMoveLoop(&t, sql, sql, 3, argtypes, values, "refresh");
+	moved = ActivityMoveLoop(&t, sql, sql_next, 3, argtypes, values, "refresh");
+	ActivitySearchPathPop(nest);
 	SPI_finish();
 	PG_RETURN_INT64((int64) moved);
 }

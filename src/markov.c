@@ -50,6 +50,23 @@
 /* upper bound on markov_project steps and finite markov_clv horizons */
 #define MARKOV_MAX_STEPS 100000
 
+/* upper bound on steps * k * k multiply-adds of one projection or CLV */
+#define MARKOV_MAX_WORK 1e10
+
+/*
+ * Refuse a projection or finite-horizon CLV whose work (steps * k * k)
+ * would keep a backend busy for minutes.
+ */
+static void
+MarkovCheckWork(int steps, int k)
+{
+	if ((double) steps * k * k > MARKOV_MAX_WORK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d steps over %d stages is too much work", steps, k),
+				 errhint("Use fewer steps; steps times the square of the number of stages may be at most 1e10.")));
+}
+
 /*
  * On-disk and in-memory layout: varlena header, stage count, two reserved
  * zero words (flags for format evolution, alignment), k*k int64 counts in
@@ -651,8 +668,25 @@ MarkovEnumIndex(MarkovEnumCache *cache, Oid value)
 	for (i = 0; i < cache->k; i++)
 		if (cache->oids[i] == value)
 			return i;
-	elog(ERROR, "enum value %u not found in type %u", value, cache->typid);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("enum type %s changed during the query",
+					format_type_be(cache->typid))));
 	return -1;					/* keep compiler quiet */
+}
+
+static bool MarkovSameStages(const ClcmMarkov *a, const ClcmMarkov *b);
+
+/* Raise the error for a matrix passed with stage values of another type. */
+static void
+pg_attribute_noreturn()
+MarkovTypeMismatch(Oid typid)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("transition matrix does not match the stages of type %s",
+					format_type_be(typid)),
+			 errdetail("The matrix must list the labels of the enum type in their order.")));
 }
 
 PG_FUNCTION_INFO_V1(clcm_markov_accum);
@@ -672,16 +706,22 @@ clcm_markov_accum(PG_FUNCTION_ARGS)
 	Oid			typid;
 	int			from,
 				to;
+	bool		in_agg = AggCheckCallContext(fcinfo, &aggcontext);
 
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		elog(ERROR, "clcm_markov_accum called in non-aggregate context");
+	/*
+	 * Called as a plain function (the state type is an ordinary SQL type):
+	 * work on a copy in the current memory context, the input may be a
+	 * stored value that must not be modified.
+	 */
+	if (!in_agg)
+		aggcontext = CurrentMemoryContext;
 
 	state = PG_ARGISNULL(0) ? NULL : (ClcmMarkov *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
 		if (state == NULL)
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(state);
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 
 	typid = get_fn_expr_argtype(fcinfo->flinfo, 1);
@@ -698,8 +738,18 @@ clcm_markov_accum(PG_FUNCTION_ARGS)
 		state = MarkovAlloc(cache->k, cache->labels);
 		MemoryContextSwitchTo(old);
 	}
+	else if (!in_agg)
+	{
+		ClcmMarkov *given = PG_GETARG_MARKOV_P(0);
+		ClcmMarkov *tmpl = MarkovAlloc(cache->k, cache->labels);
+
+		if (!MarkovSameStages(given, tmpl))
+			MarkovTypeMismatch(typid);
+		state = palloc(VARSIZE(given));
+		memcpy(state, given, VARSIZE(given));
+	}
 	else if (state->k != cache->k)
-		elog(ERROR, "transition_matrix state does not match enum type %u", typid);
+		MarkovTypeMismatch(typid);
 
 	from = MarkovEnumIndex(cache, PG_GETARG_OID(1));
 	to = MarkovEnumIndex(cache, PG_GETARG_OID(2));
@@ -771,14 +821,17 @@ clcm_markov_combine(PG_FUNCTION_ARGS)
 	ClcmMarkov *a;
 	ClcmMarkov *b;
 
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		elog(ERROR, "clcm_markov_combine called in non-aggregate context");
+	bool		in_agg = AggCheckCallContext(fcinfo, &aggcontext);
+
+	/* as a plain function: never modify the input, allocate here */
+	if (!in_agg)
+		aggcontext = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	b = PG_GETARG_MARKOV_P(1);
 	if (PG_ARGISNULL(0))
@@ -790,7 +843,15 @@ clcm_markov_combine(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 		PG_RETURN_POINTER(a);
 	}
-	a = (ClcmMarkov *) PG_GETARG_POINTER(0);
+	if (in_agg)
+		a = (ClcmMarkov *) PG_GETARG_POINTER(0);
+	else
+	{
+		ClcmMarkov *given = PG_GETARG_MARKOV_P(0);
+
+		a = palloc(VARSIZE(given));
+		memcpy(a, given, VARSIZE(given));
+	}
 	if (!MarkovSameStages(a, b))
 		MarkovStageMismatch();
 	MarkovAddInto(a, b);
@@ -1007,6 +1068,7 @@ clcm_markov_project(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("steps must be between 0 and %d", MARKOV_MAX_STEPS)));
+	MarkovCheckWork(steps, k);
 	v = MarkovVectorArg(start, k, "start", true);
 	p = MarkovProbabilities(m);
 	w = palloc(sizeof(double) * k);
@@ -1136,7 +1198,11 @@ clcm_markov_clv(PG_FUNCTION_ARGS)
 				a[i * k + j] = (i == j ? 1.0 : 0.0) - p[i * k + j] / (1.0 + d);
 		memcpy(v, r, sizeof(double) * k);
 		if (!MarkovSolve(a, v, k))
-			elog(ERROR, "markov_clv: I - P/(1+d) is singular");
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the infinite-horizon CLV is not defined for this discount rate"),
+					 errdetail("I - P/(1 + d) is singular in double precision."),
+					 errhint("Give a finite horizon, or a larger discount rate.")));
 	}
 	else
 	{
@@ -1149,6 +1215,7 @@ clcm_markov_clv(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("horizon must be between 0 and %d", MARKOV_MAX_STEPS)));
+		MarkovCheckWork(horizon, k);
 		/* term_t = (P/(1+d))^t R, accumulated by column-vector steps */
 		memcpy(term, r, sizeof(double) * k);
 		memcpy(v, r, sizeof(double) * k);

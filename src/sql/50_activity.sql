@@ -19,7 +19,7 @@ CREATE TABLE @extschema@.activity_facts (
 	purchases bigint NOT NULL DEFAULT 0,
 	revenue numeric NOT NULL DEFAULT 0,
 	PRIMARY KEY (table_name, customer_key)
-);
+) WITH (fillfactor = 80);	-- room for HOT updates: every event updates a row
 COMMENT ON TABLE @extschema@.activity_facts IS
 	'running per-customer activity facts kept by clcm.track_activity (read-only for ordinary roles)';
 COMMENT ON COLUMN @extschema@.activity_facts.table_name IS 'the customer table';
@@ -187,12 +187,16 @@ COMMENT ON FUNCTION @extschema@.stage_rule_check() IS
 CREATE TRIGGER stage_rule_check
 	BEFORE INSERT OR UPDATE ON @extschema@.stage_rule
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.stage_rule_check();
+COMMENT ON TRIGGER stage_rule_check ON @extschema@.stage_rule IS
+	'validates rules against their model';
 
 -- track_activity caches the rules per backend; a relcache invalidation of
 -- clcm.stage_rule (sent by this trigger) drops the cache everywhere.
 CREATE TRIGGER stage_rule_cache_invalidate
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.stage_rule
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.model_cache_invalidate();
+COMMENT ON TRIGGER stage_rule_cache_invalidate ON @extschema@.stage_rule IS
+	'drops the rule cache of clcm.track_activity in every session';
 
 -- --------------------------------------------------------- shipped rules
 -- Lower priority wins.  Event rules (activity, purchases, revenue, tenure)

@@ -12,7 +12,8 @@
 # Run with `make bench BENCH=activity` (test/harness.sh sets PGHOST etc.).
 # Sizes: N_CUSTOMERS (default 1000000), N_ORDERS (default 1000000),
 # N_ROW_ORDERS (row-level bulk insert, default 1000000), PGBENCH_SECONDS
-# (default 20), PGBENCH_CLIENTS (default 2).
+# (default 20), PGBENCH_CLIENTS (default 2); ONLY_PGBENCH=1 stops after
+# part 1.
 set -euo pipefail
 
 N_CUSTOMERS=${N_CUSTOMERS:-1000000}
@@ -56,9 +57,17 @@ INSERT INTO bp SELECT i, 'prospect' FROM generate_series(1, 100000) i;
 CREATE TABLE orders_moving (customer_id int, at timestamptz, amount numeric);
 CREATE TRIGGER activity AFTER INSERT ON orders_moving FOR EACH ROW
 	EXECUTE FUNCTION clcm.track_activity('bp', 'id', 'customer_id', 'at', 'amount');
+-- bare orders tables (no key, no foreign key) ...
 CREATE TABLE orders_plain (customer_id int, at timestamptz, amount numeric);
 CREATE TABLE orders_tracked (customer_id int, at timestamptz, amount numeric);
 CREATE TRIGGER activity AFTER INSERT ON orders_tracked FOR EACH ROW
+	EXECUTE FUNCTION clcm.track_activity('bc', 'id', 'customer_id', 'at', 'amount');
+-- ... and typical ones (bigserial primary key, foreign key to customers)
+CREATE TABLE orders_plain_fk (id bigserial PRIMARY KEY, customer_id int NOT NULL REFERENCES bc,
+	at timestamptz NOT NULL, amount numeric);
+CREATE TABLE orders_tracked_fk (id bigserial PRIMARY KEY, customer_id int NOT NULL REFERENCES bc,
+	at timestamptz NOT NULL, amount numeric);
+CREATE TRIGGER activity AFTER INSERT ON orders_tracked_fk FOR EACH ROW
 	EXECUTE FUNCTION clcm.track_activity('bc', 'id', 'customer_id', 'at', 'amount');
 VACUUM ANALYZE bc, bp, clcm.activity_facts;
 SQL
@@ -71,6 +80,14 @@ SQL
 cat >"$W/tracked.sql" <<'SQL'
 \set c random(1, 100000)
 INSERT INTO orders_tracked VALUES (:c, now(), 10);
+SQL
+cat >"$W/plain_fk.sql" <<'SQL'
+\set c random(1, 100000)
+INSERT INTO orders_plain_fk (customer_id, at, amount) VALUES (:c, now(), 10);
+SQL
+cat >"$W/tracked_fk.sql" <<'SQL'
+\set c random(1, 100000)
+INSERT INTO orders_tracked_fk (customer_id, at, amount) VALUES (:c, now(), 10);
 SQL
 cat >"$W/moving.sql" <<'SQL'
 \set c random(1, 100000)
@@ -91,11 +108,21 @@ echo "pgbench single-order INSERT, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s
 printf '  without trigger  %10.0f tps  (runs %s, %s)\n' "$tp" "$tp1" "$tp2"
 printf '  track_activity   %10.0f tps  (runs %s, %s)\n' "$tt" "$tt1" "$tt2"
 echo "  ratio with/without: $(ratio "$tt" "$tp")   (goal >= 0.8; steady state: no order moves a stage)"
+tpf1=$(pgb "$W/plain_fk.sql"); ttf1=$(pgb "$W/tracked_fk.sql")
+tpf2=$(pgb "$W/plain_fk.sql"); ttf2=$(pgb "$W/tracked_fk.sql")
+tpf=$(awk -v a="$tpf1" -v b="$tpf2" 'BEGIN { print (a > b ? a : b) }')
+ttf=$(awk -v a="$ttf1" -v b="$ttf2" 'BEGIN { print (a > b ? a : b) }')
+echo " typical orders table (bigserial primary key, foreign key to customers):"
+printf '  without trigger  %10.0f tps  (runs %s, %s)\n' "$tpf" "$tpf1" "$tpf2"
+printf '  track_activity   %10.0f tps  (runs %s, %s)\n' "$ttf" "$ttf1" "$ttf2"
+echo "  ratio with/without: $(ratio "$ttf" "$tpf")"
 tm=$(pgb "$W/moving.sql")
 printf '  track_activity, prospects  %10.0f tps  (ratio %s; stage moves below)\n' "$tm" "$(ratio "$tm" "$tp")"
 q -c "SELECT (SELECT count(*) FROM orders_moving) AS orders,
              (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bp'::regclass AND reason = 'activity') AS stage_moves,
              (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bc'::regclass AND reason = 'activity') AS steady_state_moves"
+
+[ "${ONLY_PGBENCH:-0}" = 1 ] && exit 0
 
 # ------------------------------------------------------- 2. bulk inserts
 q <<SQL

@@ -1,7 +1,7 @@
 -- 050_activity: markings, privileges and the SQLSTATE of every documented
 -- error of track_activity, stage rules and refresh_stages.
 BEGIN;
-SELECT plan(46);
+SELECT plan(50);
 
 -- objects and markings
 SELECT has_table('clcm', 'activity_facts', 'clcm.activity_facts exists');
@@ -103,6 +103,8 @@ RESET ROLE;
 -- refresh_stages bad input
 SELECT throws_ok($$SELECT clcm.refresh_stages('public.tap_customers', 'infinity')$$,
                  '22023', NULL, 'infinite as_of');
+SELECT throws_ok($$SELECT clcm.refresh_stages(4294967295::oid::regclass, '2024-01-01')$$,
+                 '42P01', NULL, 'refresh of a table that does not exist');
 
 -- rule validation
 SELECT throws_ok($$INSERT INTO clcm.stage_rule (model, from_stage, to_stage, condition)
@@ -152,6 +154,21 @@ SELECT ok(has_table_privilege('clcm_tap_nobody', 'clcm.activity_facts', 'SELECT'
 SELECT ok(has_table_privilege('clcm_tap_nobody', 'clcm.stage_rule', 'SELECT')
           AND NOT has_table_privilege('clcm_tap_nobody', 'clcm.stage_rule', 'UPDATE'),
           'stage_rule: read-only for PUBLIC');
+-- refresh_stages of a table that does not exist (harden-6)
+SELECT throws_ok($$SELECT clcm.refresh_stages(0::regclass, '2024-06-01')$$,
+                 '42P01', NULL, 'refresh_stages of OID 0');
+CREATE TABLE public.tap_gone (id int);
+SELECT 'public.tap_gone'::regclass::oid AS tap_gone_oid \gset
+DROP TABLE public.tap_gone;
+SELECT throws_ok(format('SELECT clcm.refresh_stages(%s::oid::regclass, %L)',
+                        :tap_gone_oid, '2024-06-01'),
+                 '42P01', NULL, 'refresh_stages of a dropped table');
+-- a key type without a btree equality operator (harden-4)
+CREATE TABLE public.tap_lcust (id line, stage clcm.lifecycle_stage);
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE ON public.tap_lcust
+	FOR EACH ROW EXECUTE FUNCTION clcm.stage_guard('stage', 'id');
+SELECT throws_ok($$SELECT clcm.refresh_stages('public.tap_lcust', '2024-06-01')$$,
+                 '42883', NULL, 'refresh_stages with a key type without btree equality');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- 051_analytics: markings and the SQLSTATE of every documented error of
 -- the transition analytics (clcm.markov, projection, CLV, funnel, dwell).
 BEGIN;
-SELECT plan(36);
+SELECT plan(40);
 
 SELECT has_type('clcm', 'markov', 'type clcm.markov exists');
 SELECT volatility_is('clcm', 'markov_in', ARRAY['cstring'], 'immutable');
@@ -66,6 +66,18 @@ SELECT throws_ok($$SELECT * FROM clcm.markov_clv('{"stages": ["a"], "counts": [[
 SELECT throws_ok($$SELECT * FROM clcm.funnel('nosuch')$$, '22023', NULL, 'funnel of an unknown model');
 SELECT throws_ok($$SELECT * FROM clcm.stage_dwell(NULL)$$, '22004', NULL, 'dwell of a NULL model');
 SELECT throws_ok($$SELECT clcm.history_matrix('nosuch')$$, '22023', NULL, 'matrix of an unknown model');
+-- the aggregate support functions called as plain functions (harden-5)
+SELECT is(clcm.markov_accum(NULL, 'new'::clcm.lifecycle_stage, 'active'::clcm.lifecycle_stage)::text,
+          clcm.transition_matrix(a, b)::text, 'markov_accum as a plain function')
+  FROM (VALUES ('new'::clcm.lifecycle_stage, 'active'::clcm.lifecycle_stage)) v(a, b);
+SELECT ok(clcm.markov_combine(NULL::clcm.markov, NULL::clcm.markov) IS NULL,
+          'markov_combine of two NULLs is NULL');
+SELECT throws_ok($$SELECT clcm.markov_accum(clcm.markov_accum(NULL, 'new'::clcm.lifecycle_stage, 'active'::clcm.lifecycle_stage),
+                                            'lead'::clcm.insurance_stage, 'quoted'::clcm.insurance_stage)$$,
+                 '22023', NULL, 'markov_accum with a matrix over other stages');
+SELECT throws_ok($$SELECT clcm.markov_combine(clcm.markov_accum(NULL, 'new'::clcm.lifecycle_stage, 'active'::clcm.lifecycle_stage),
+                                              clcm.markov_accum(NULL, 'lead'::clcm.insurance_stage, 'quoted'::clcm.insurance_stage))$$,
+                 '22023', NULL, 'markov_combine of matrices over different stages');
 
 SELECT * FROM finish();
 ROLLBACK;
