@@ -38,6 +38,23 @@ ANALYZE par_act;
 EXPLAIN (COSTS OFF) SELECT clcm.retention(a) FROM par_act;
 SELECT (SELECT clcm.retention(a) FROM par_act)::text = one_call AS two_level_parallel_same FROM par_serial;
 RESET parallel_setup_cost;
+-- a large state (70,001 customers, 20,000 rows of one of them at the end)
+-- grows its table many times while rows are batched;
+-- the two-level form and text ids take other paths.
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE big_tx AS
+SELECT (i % 70000)::bigint AS id,
+       timestamptz '2023-01-01 00:00+00' + ((i * 7919) % 500) * interval '1 day' AS ts
+  FROM generate_series(1, 140000) AS i
+UNION ALL
+SELECT 42, timestamptz '2023-01-01 00:00+00' + (i % 700) * interval '1 day'
+  FROM generate_series(1, 20000) AS i;
+SELECT (SELECT clcm.retention(id, ts, 'week') FROM big_tx)::text
+     = (SELECT clcm.retention(a) FROM (SELECT clcm.retention_activity(ts, 'week') a
+          FROM big_tx GROUP BY id) s)::text AS bucketed_same_as_two_level,
+       (SELECT clcm.retention(id, ts, 'week') FROM big_tx)::text
+     = (SELECT clcm.retention(id::text, ts, 'week') FROM big_tx)::text AS bucketed_same_as_text_ids;
+DROP TABLE big_tx;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;

@@ -88,3 +88,45 @@ SELECT clcm.survival(-1, true);
 SELECT clcm.survival('NaN', true);
 SELECT clcm.survival('Infinity', false);
 DROP TABLE km_6mp, km_bin, km_bin2;
+
+-- harden-7: counts above 2^61 - 1 are refused before anything is summed
+SELECT '{1:9223372036854775807:9223372036854775807}'::clcm.survival_curve;
+SELECT '{1:2305843009213693952:0}'::clcm.survival_curve;
+SELECT '{1:2305843009213693951:0}'::clcm.survival_curve;
+-- merging: 4 x (2^61 - 1) fits, 5 x leaves bigint (22003), both for one
+-- duration (summed per item) and for distinct durations (total at risk)
+SELECT clcm.survival_merge(c) FROM (SELECT '{1:2305843009213693951:0}'::clcm.survival_curve c
+  FROM generate_series(1, 4)) s;
+SELECT clcm.survival_merge(c) FROM (SELECT '{1:2305843009213693951:0}'::clcm.survival_curve c
+  FROM generate_series(1, 5)) s;
+SELECT count(*) FROM clcm.survival_table((SELECT clcm.survival_merge(('{' || g || ':2305843009213693951:0}')::clcm.survival_curve)
+  FROM generate_series(1, 5) g));
+SELECT clcm.median_lifetime((SELECT clcm.survival_merge(('{' || g || ':2305843009213693951:0}')::clcm.survival_curve)
+  FROM generate_series(1, 5) g));
+
+-- harden-9: subnormal durations print and read back (dump and restore)
+SELECT clcm.survival(1e-310, true)::text AS subnormal;
+SELECT clcm.survival(d, true)::text::clcm.survival_curve::text AS round_trip
+  FROM (VALUES (1e-310::float8), (4.9e-324), (2.2250738585072014e-308), (1)) v(d);
+SELECT '{4.9e-324:1:0, 1e-310:0:1}'::clcm.survival_curve;
+-- still refused: underflow to zero and overflow to infinity (22P02)
+SELECT '{1e-400:1:0}'::clcm.survival_curve;
+SELECT '{1e400:1:0}'::clcm.survival_curve;
+
+-- harden-5: the support functions work as plain functions, return a
+-- finished curve and never modify their arguments
+SELECT clcm.survival_sfunc(NULL, 1, true);
+SELECT clcm.survival_sfunc(clcm.survival_sfunc(NULL, 2, false), 1, true);
+SELECT clcm.survival_sfunc('{1:1:0}', NULL, true);
+SELECT clcm.survival_sfunc(NULL, NULL, true) IS NULL AS null_state_stays_null;
+SELECT clcm.survival_sfunc(NULL, -1, true);
+SELECT clcm.survival_combine(NULL, '{1:1:0}');
+SELECT clcm.survival_combine('{1:1:0}', NULL);
+SELECT clcm.survival_final('{1:1:0,2:0:1}');
+CREATE TABLE km_plain (c clcm.survival_curve);
+INSERT INTO km_plain VALUES ('{1:1:0,3:0:2}');
+SELECT clcm.survival_sfunc(c, 2, true) AS plus_one, clcm.survival_sfunc(c, 3, false) AS plus_censoring,
+       clcm.survival_combine(c, c) AS doubled, clcm.survival_combine(c, '{0.5:0:1}') AS merged
+  FROM km_plain;
+SELECT c AS unchanged FROM km_plain;
+DROP TABLE km_plain;

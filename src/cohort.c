@@ -35,6 +35,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -46,6 +47,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -111,13 +113,30 @@ typedef struct RetState
 	uint64		count;
 	char	   *arena;
 	Size		arena_left;
-	/* RK_INT8 head counts: rows buffered for a prefetching batch */
-	int			npend;
-	int64		pend_key[64];
-	int32		pend_period[64];
+	/* one-call states only: row batch and day cache (see RetBatch) */
+	struct RetBatch *batch;
 } RetState;
 
 #define RET_BATCH	64
+#define RET_DCACHE	4096
+
+/*
+ * Per-state helpers of the one-call aggregates, allocated on the first
+ * row (level-1 states, one per customer group, do without): bigint
+ * head-count rows buffered for a prefetching batch, and a cache of the
+ * period of each local day in a window of RET_DCACHE days (computing a
+ * month or week from a day number takes divisions; the cache entry is an
+ * L1/L2 hit).
+ */
+typedef struct RetBatch
+{
+	int			npend;
+	int64		pend_key[RET_BATCH];
+	int32		pend_period[RET_BATCH];
+	bool		dinit;			/* dbase is set */
+	int32		dbase;			/* day of dcache[0] */
+	int32		dcache[RET_DCACHE];	/* period + 1, 0 = not computed */
+} RetBatch;
 
 #define RET_INITIAL_CAP		64
 #define RET_ARENA_CHUNK		(64 * 1024)
@@ -211,11 +230,11 @@ RetPeriodStart(uint8 unit, uint8 week_start, int32 p)
 }
 
 /*
- * Period index of a timestamp in the configured zone.  Infinite
- * timestamps have no period: error.
+ * Local day number (days since 2000-01-01) of a timestamp in the
+ * configured zone.  Infinite timestamps have no period: error.
  */
 static int32
-RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
+RetTsToDays(const RetCfg *cfg, TimestampTz ts)
 {
 	int32		days;
 
@@ -238,7 +257,38 @@ RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
 					 errmsg("timestamp out of range")));
 		days = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 	}
-	return RetDaysToPeriod(cfg->unit, cfg->week_start, days);
+	return days;
+}
+
+/* period index of a timestamp in the configured zone */
+static int32
+RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
+{
+	return RetDaysToPeriod(cfg->unit, cfg->week_start, RetTsToDays(cfg, ts));
+}
+
+/* RetTsToPeriod through the day cache of a one-call state */
+static inline int32
+RetTsToPeriodCached(const RetCfg *cfg, RetBatch *b, TimestampTz ts)
+{
+	int32		days = RetTsToDays(cfg, ts);
+	int64		off;
+	int32		p;
+
+	if (!b->dinit)
+	{
+		b->dbase = days - RET_DCACHE / 2;	/* first use: center on this day */
+		b->dinit = true;
+	}
+	off = (int64) days - b->dbase;
+	if (off < 0 || off >= RET_DCACHE)
+		return RetDaysToPeriod(cfg->unit, cfg->week_start, days);
+	if (b->dcache[off] != 0)
+		return b->dcache[off] - 1;
+	p = RetDaysToPeriod(cfg->unit, cfg->week_start, days);
+	if (p != PG_INT32_MAX)
+		b->dcache[off] = p + 1;
+	return p;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -472,6 +522,20 @@ RetGrow(RetState *st)
 }
 
 /*
+ * Make room for n more customers without growing on the way (merge,
+ * deserialize), so that a large incoming state costs one table allocation
+ * instead of a series of doublings.
+ */
+static void
+RetReserve(RetState *st, uint64 n)
+{
+	if (st->keykind == RK_NONE)
+		return;
+	while ((st->count + n) * 10 > st->cap * 7)
+		RetGrow(st);
+}
+
+/*
  * Find or insert the entry of a customer.  A new entry is returned with
  * nwords == 0; the caller sets at least one period right away.
  */
@@ -515,6 +579,21 @@ RetLookup(RetState *st, uint64 hash, int64 ik, const char *k, int32 len, bool *f
 }
 
 /*
+ * Error for data spanning more periods than a matrix can hold (checked
+ * early, per customer, so that memory stays bounded).
+ */
+static void
+RetTooManyPeriods(int64 nperiods)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("retention matrix would have too many cells"),
+			 errdetail("The data spans " INT64_FORMAT " periods; at most %d cells are allowed.",
+					   nperiods, (int) RET_MAX_CELLS),
+			 errhint("Use a longer period or an as_of cut-off.")));
+}
+
+/*
  * Make the bitmap of e cover words [lo, hi] (it may already cover part of
  * that range); new words are zero.
  */
@@ -548,10 +627,8 @@ RetEntryCover(RetState *st, RetEntry *e, int32 lo, int32 hi)
 	nhi = Max(hi, e->wbase + e->nwords - 1);
 	if (nlo == e->wbase && nhi == e->wbase + e->nwords - 1)
 		return;
-	if ((int64) nhi - nlo + 1 > PG_INT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("retention activity spans too many periods")));
+	if ((int64) nhi - nlo + 1 > RET_MAX_WORDS)
+		RetTooManyPeriods((int64) (nhi - nlo + 1) * 64);
 	n = nhi - nlo + 1;
 	old = RetEntryWords(e);
 	if (n <= 2)
@@ -594,7 +671,8 @@ RetFlush(RetState *st)
 {
 	uint64		hash[RET_BATCH];
 	uint64		mask;
-	int			n = st->npend;
+	RetBatch   *b = st->batch;
+	int			n = b ? b->npend : 0;
 
 	if (n == 0)
 		return;
@@ -603,13 +681,13 @@ RetFlush(RetState *st)
 	mask = st->cap - 1;
 	for (int i = 0; i < n; i++)
 	{
-		hash[i] = RetHashInt(st->pend_key[i]);
+		hash[i] = RetHashInt(b->pend_key[i]);
 		__builtin_prefetch(&st->table[hash[i] & mask]);
 	}
 	for (int i = 0; i < n; i++)
 	{
 		uint64		j = hash[i] & mask;
-		int64		ik = st->pend_key[i];
+		int64		ik = b->pend_key[i];
 		RetEntry   *e;
 
 		for (;;)
@@ -626,9 +704,9 @@ RetFlush(RetState *st)
 				break;
 			j = (j + 1) & mask;
 		}
-		RetEntrySet(st, e, st->pend_period[i]);
+		RetEntrySet(st, e, b->pend_period[i]);
 	}
-	st->npend = 0;
+	b->npend = 0;
 }
 
 /* add amount to period p of e's revenue */
@@ -681,14 +759,21 @@ RetCheckAmount(float8 amount)
 
 /* ------------------------------------------------------- transition */
 
-/* memory context of the aggregate, or error when not called as one */
+/*
+ * Memory context of the aggregate, or error when not called as one: the
+ * support functions with an internal state cannot work outside an
+ * aggregate (SQL can only hand them a NULL state).
+ */
 static MemoryContext
 RetAggContext(FunctionCallInfo fcinfo)
 {
 	MemoryContext aggcxt;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "retention aggregate function called in non-aggregate context");
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function %s can only be called as an aggregate support function",
+						get_func_name(fcinfo->flinfo->fn_oid))));
 	return aggcxt;
 }
 
@@ -798,7 +883,9 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 			else if (idtype == UUIDOID)
 				keykind = RK_UUID;
 			else
-				elog(ERROR, "unexpected customer id type %u", idtype);
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("retention customer ids must be bigint, text or uuid")));
 		}
 		st = RetStateCreate(aggcxt, keykind);
 		RetConfigure(fcinfo, st, pidx, revenue);
@@ -811,16 +898,25 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 	ts = PG_GETARG_TIMESTAMPTZ(tsidx);
 	if ((st->cfg.flags & RF_AS_OF) && !TIMESTAMP_NOT_FINITE(ts) && ts >= st->cfg.as_of)
 		PG_RETURN_POINTER(st);
-	p = RetTsToPeriod(&st->cfg, ts);
+	if (st->keykind != RK_NONE)
+	{
+		if (st->batch == NULL)
+			st->batch = MemoryContextAllocZero(st->mcxt, sizeof(RetBatch));
+		p = RetTsToPeriodCached(&st->cfg, st->batch, ts);
+	}
+	else
+		p = RetTsToPeriod(&st->cfg, ts);
 
 	if (!st->has_data || ts > st->max_ts)
 		st->max_ts = ts;
 	st->has_data = true;
 	if (st->keykind == RK_INT8 && !revenue)
 	{
-		st->pend_key[st->npend] = PG_GETARG_INT64(1);
-		st->pend_period[st->npend] = p;
-		if (++st->npend == RET_BATCH)
+		RetBatch   *b = st->batch;
+
+		b->pend_key[b->npend] = PG_GETARG_INT64(1);
+		b->pend_period[b->npend] = p;
+		if (++b->npend == RET_BATCH)
 			RetFlush(st);
 		PG_RETURN_POINTER(st);
 	}
@@ -933,13 +1029,17 @@ RetStateMerge(RetState *dst, RetState *src)
 
 	RetFlush(dst);
 	RetFlush(src);
+	if (src->keykind != RK_NONE)
+		RetReserve(dst, src->count);
 	n = (src->keykind == RK_NONE) ? 1 : src->cap;
 	RetCheckCompatible(dst->cfg.unit, dst->cfg.week_start, dst->cfg.flags,
 					   dst->cfg.as_of, dst->cfg.tzname,
 					   src->cfg.unit, src->cfg.week_start, src->cfg.flags,
 					   src->cfg.as_of, src->cfg.tzname);
 	if (dst->keykind != src->keykind)
-		elog(ERROR, "cannot combine retention states of different key types");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("cannot combine retention states of different customer id types")));
 	for (uint64 i = 0; i < n; i++)
 	{
 		RetEntry   *s = (src->keykind == RK_NONE) ? &src->one : &src->table[i];
@@ -1053,6 +1153,15 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+/* error for a serialized state that does not parse */
+static void
+RetCorruptState(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("corrupt retention state")));
+}
+
 PG_FUNCTION_INFO_V1(clcm_retention_deserialize);
 
 /* rebuild a state from clcm_retention_serialize output */
@@ -1078,13 +1187,15 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	buf.maxlen = buf.len;
 	buf.cursor = 0;
 	if (pq_getmsgbyte(&buf) != RET_FORMAT_VERSION)
-		elog(ERROR, "unsupported retention state format");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("unsupported retention state format")));
 	unit = pq_getmsgbyte(&buf);
 	ws = pq_getmsgbyte(&buf);
 	flags = pq_getmsgbyte(&buf);
 	keykind = pq_getmsgbyte(&buf);
 	if (unit > RP_YEAR || ws > 6 || (flags & ~RF_ALL) || keykind > RK_UUID)
-		elog(ERROR, "corrupt retention state");
+		RetCorruptState();
 	st = RetStateCreate(aggcxt, keykind);
 	st->has_data = pq_getmsgbyte(&buf) != 0;
 	RetCfgDefaults(&st->cfg, unit);
@@ -1095,6 +1206,10 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	RetCfgSetTz(&st->cfg, pq_getmsgstring(&buf));
 	st->configured = true;
 	count = pq_getmsgint64(&buf);
+	/* every entry takes at least 20 bytes: do not trust a larger count */
+	if (count < 0 || count > (buf.len - buf.cursor) / 20)
+		RetCorruptState();
+	RetReserve(st, (uint64) count);
 	for (int64 i = 0; i < count; i++)
 	{
 		int64		ik = 0;
@@ -1118,14 +1233,14 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 		{
 			len = pq_getmsgint(&buf, 4);
 			if (len < 0)
-				elog(ERROR, "corrupt retention state");
+				RetCorruptState();
 			k = pq_getmsgbytes(&buf, len);
 			hash = hash_bytes_extended((const unsigned char *) k, len, 0);
 		}
 		wbase = pq_getmsgint(&buf, 4);
 		nwords = pq_getmsgint(&buf, 4);
 		if (nwords <= 0 || nwords > (buf.len - buf.cursor) / 8)
-			elog(ERROR, "corrupt retention state");
+			RetCorruptState();
 		if (nwords > wcap)
 		{
 			wcap = Max(nwords, 16);
@@ -1135,7 +1250,7 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 			words[j] = (uint64) pq_getmsgint64(&buf);
 		nrev = pq_getmsgint(&buf, 4);
 		if (nrev < 0 || nrev > (buf.len - buf.cursor) / 12)
-			elog(ERROR, "corrupt retention state");
+			RetCorruptState();
 		if (nrev > rcap)
 		{
 			rcap = Max(nrev, 16);
@@ -1179,30 +1294,35 @@ RetTzLen(const char *tz)
 	return (int32) TYPEALIGN(8, strlen(tz) + 1);
 }
 
+/* cohort sizes of a matrix */
 static inline int64 *
 RetMatSize(RetentionMatrix *m)
 {
 	return (int64 *) (m->data + m->tzlen);
 }
 
+/* number of cohorts (and of periods) of a matrix */
 static inline int64
 RetMatNCoh(const RetentionMatrix *m)
 {
 	return (int64) m->last - m->first + 1;
 }
 
+/* classic counts, one per cell */
 static inline int64 *
 RetMatActive(RetentionMatrix *m)
 {
 	return RetMatSize(m) + RetMatNCoh(m);
 }
 
+/* counts of customers whose last active period is the cell's */
 static inline int64 *
 RetMatLastk(RetentionMatrix *m)
 {
 	return RetMatActive(m) + RetNCells(RetMatNCoh(m));
 }
 
+/* revenue per cell (RF_REVENUE only) */
 static inline float8 *
 RetMatRev(RetentionMatrix *m)
 {
@@ -1217,12 +1337,7 @@ RetMatBytes(int32 first, int32 last, const char *tz, uint8 flags)
 	int64		ncells;
 
 	if (ncoh < 1 || ncoh > 1000000 || (ncells = RetNCells(ncoh)) > RET_MAX_CELLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("retention matrix would have too many cells"),
-				 errdetail("The data spans " INT64_FORMAT " periods; at most %d cells are allowed.",
-						   ncoh, (int) RET_MAX_CELLS),
-				 errhint("Use a longer period or an as_of cut-off.")));
+		RetTooManyPeriods(ncoh);
 	return RET_MAT_HDR + RetTzLen(tz) + sizeof(int64) * (ncoh + 2 * ncells)
 		+ ((flags & RF_REVENUE) ? sizeof(float8) * ncells : 0);
 }
@@ -1250,6 +1365,15 @@ RetMatAlloc(uint8 unit, uint8 ws, uint8 flags, int64 as_of, const char *tz,
 	return m;
 }
 
+/* error for matrix counts that no longer fit in bigint */
+static void
+RetCountOverflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("retention matrix counts are out of range")));
+}
+
 /*
  * Add one customer, active in the sorted periods ps[0..np-1] with revenue
  * items rev[0..nrev-1], to the matrix.  The periods must lie in
@@ -1274,6 +1398,9 @@ RetMatAddCustomer(RetentionMatrix *m, const int32 *ps, int32 np,
 		int64		row = RetCell(ncoh, i, 0);
 
 		Assert(cp >= m->first && lastp <= m->last);
+		/* active and lastk cells never exceed size, so they cannot overflow */
+		if (size[i] == PG_INT64_MAX)
+			RetCountOverflow();
 		size[i]++;
 		for (int32 j = c; j < np; j++)
 			active[row + (ps[j] - cp)]++;
@@ -1311,7 +1438,9 @@ RetMatAddMatrix(RetentionMatrix *dst, RetentionMatrix *src)
 		if (ssize[i] == 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		dsize[i + off] += ssize[i];
+		/* cells are at most the size: checking the size covers them */
+		if (pg_add_s64_overflow(dsize[i + off], ssize[i], &dsize[i + off]))
+			RetCountOverflow();
 		for (int64 k = 0; k < sn - i; k++)
 		{
 			dact[drow + k] += sact[srow + k];
@@ -1447,12 +1576,14 @@ clcm_retention_final(PG_FUNCTION_ARGS)
 
 #define RET_ACT_HDR		MAXALIGN(offsetof(RetentionActivity, data))
 
+/* bitmap words of an activity */
 static inline uint64 *
 RetActWords(RetentionActivity *a)
 {
 	return (uint64 *) (a->data + a->tzlen);
 }
 
+/* revenue items of an activity */
 static inline RetRevItem *
 RetActRev(RetentionActivity *a)
 {
@@ -1540,7 +1671,9 @@ RetActFirst(RetentionActivity *a)
 	for (int32 j = 0; j < a->nwords; j++)
 		if (w[j] != 0)
 			return (a->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]);
-	elog(ERROR, "empty retention activity");
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("retention activity has no active period")));
 	return 0;
 }
 
@@ -1549,7 +1682,9 @@ PG_FUNCTION_INFO_V1(clcm_retention_matrix_add);
 /*
  * clcm.retention(activity) transition: fold one customer's activity into
  * the matrix state (modified in place when called as an aggregate and
- * the activity fits, else grown to a new matrix).
+ * the activity fits, else grown to a new matrix).  Called as a plain
+ * function the matrix argument is never modified: a new matrix is
+ * returned.
  */
 Datum
 clcm_retention_matrix_add(PG_FUNCTION_ARGS)
@@ -1563,13 +1698,19 @@ clcm_retention_matrix_add(PG_FUNCTION_ARGS)
 	int32		pscap = 0;
 	int32		np;
 
-	if (!inagg)
-		elog(ERROR, "retention aggregate function called in non-aggregate context");
 	if (PG_ARGISNULL(1))
 	{
 		if (m == NULL)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(m);
+	}
+	if (!inagg && m != NULL)
+	{
+		/* the argument may be a stored value: work on a copy */
+		RetentionMatrix *copy = palloc(VARSIZE(m));
+
+		memcpy(copy, m, VARSIZE(m));
+		m = copy;
 	}
 	a = PG_GETARG_RETACTIVITY_P(1);
 	first = RetActFirst(a);
@@ -1872,6 +2013,24 @@ RetExpectKey(RetParser *ps, const char *key)
 	return start;
 }
 
+/*
+ * strtod as float8in accepts it: ERANGE is an error only for results that
+ * overflow to infinity or underflow to zero; a subnormal result (e.g.
+ * 1e-310, which float8out prints) is kept, so every printed value reads
+ * back.  Returns false when no number was read or it is out of range.
+ */
+static bool
+RetStrtod(const char *p, char **end, double *v)
+{
+	errno = 0;
+	*v = strtod(p, end);
+	if (*end == p)
+		return false;
+	if (errno == ERANGE && (*v == 0.0 || isinf(*v)))
+		return false;
+	return true;
+}
+
 /* parse a whole int64 token */
 static int64
 RetParseInt(RetParser *ps, const char *tok, const char *what)
@@ -1919,9 +2078,9 @@ RetParseList(RetParser *ps, char *tok, int64 n, void *out, bool is_float, const 
 		errno = 0;
 		if (is_float)
 		{
-			double		v = strtod(p, &end);
+			double		v;
 
-			if (end == p || errno != 0 || isnan(v) || isinf(v))
+			if (!RetStrtod(p, &end, &v) || isnan(v) || isinf(v))
 			{
 				snprintf(detail, sizeof(detail), "An element of %s is not a finite number.", what);
 				RetSyntaxError(ps->type, ps->input, detail);
@@ -2080,7 +2239,9 @@ RetMatCheck(RetentionMatrix *m, const char **detail)
 		}
 		for (int64 k = 0; k < ncoh - i; k++)
 		{
-			if (active[row + k] < 0 || active[row + k] > size[i] || lastk[row + k] < 0)
+			/* sum <= size[i] here, so size[i] - sum cannot overflow */
+			if (active[row + k] < 0 || active[row + k] > size[i] ||
+				lastk[row + k] < 0 || lastk[row + k] > size[i] - sum)
 			{
 				*detail = "A count is negative or exceeds its cohort size.";
 				return false;
@@ -2361,7 +2522,7 @@ RetActFromParts(RetCfg *cfg, int64 end, int32 np, const int32 *ps,
 	}
 	wlo = RetWord(ps[0]);
 	whi = RetWord(ps[np - 1]);
-	if ((int64) whi - wlo + 1 > 1000000)
+	if ((int64) whi - wlo + 1 > RET_MAX_WORDS)
 	{
 		*detail = "The activity spans too many periods.";
 		return NULL;
@@ -2411,9 +2572,7 @@ clcm_retention_activity_in(PG_FUNCTION_ARGS)
 				RetSyntaxError(ps.type, input, "Amounts are written period:amount.");
 			*colon = '\0';
 			rev[nrev].period = RetParseInt32(&ps, p, "amounts");
-			errno = 0;
-			rev[nrev].amount = strtod(colon + 1, &end2);
-			if (end2 == colon + 1 || *end2 != '\0' || errno != 0)
+			if (!RetStrtod(colon + 1, &end2, &rev[nrev].amount) || *end2 != '\0')
 				RetSyntaxError(ps.type, input, "An amount is not a number.");
 			nrev++;
 		}

@@ -36,6 +36,12 @@
 #define RET_MAX_CELLS	((int64) 16 * 1024 * 1024)
 
 /*
+ * A triangle of RET_MAX_CELLS cells has at most 5792 cohorts; one
+ * customer's bitmap may span that many periods plus alignment: 93 words.
+ */
+#define RET_MAX_WORDS	93
+
+/*
  * Options of one retention aggregate call, resolved once per group.
  */
 typedef struct RetCfg

@@ -28,6 +28,7 @@
 
 #include <math.h>
 
+#include "common/int.h"
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -87,6 +88,28 @@ SurvAlloc(int32 cap)
 	return c;
 }
 
+/* error for counts that no longer fit in bigint after merging curves */
+static void
+SurvCountOverflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("survival curve counts are out of range")));
+}
+
+/* total number of customers of a normalized curve (error on overflow) */
+static int64
+SurvTotal(const SurvCurve *c)
+{
+	int64		total = 0;
+
+	for (int32 i = 0; i < c->n; i++)
+		if (pg_add_s64_overflow(total, c->items[i].events, &total) ||
+			pg_add_s64_overflow(total, c->items[i].censored, &total))
+			SurvCountOverflow();
+	return total;
+}
+
 /* order items by time */
 static int
 SurvItemCmp(const void *a, const void *b)
@@ -127,8 +150,9 @@ SurvNormalize(SurvCurve *c)
 			next = &tail[j++];
 		if (k > 0 && out[k - 1].time == next->time)
 		{
-			out[k - 1].events += next->events;
-			out[k - 1].censored += next->censored;
+			if (pg_add_s64_overflow(out[k - 1].events, next->events, &out[k - 1].events) ||
+				pg_add_s64_overflow(out[k - 1].censored, next->censored, &out[k - 1].censored))
+				SurvCountOverflow();
 		}
 		else
 			out[k++] = *next;
@@ -146,7 +170,15 @@ SurvFinish(SurvCurve *c)
 {
 	SurvCurve  *r;
 
-	SurvNormalize(c);
+	/* never normalize the argument itself: it may be a stored value */
+	if (c->ntail > 0)
+	{
+		SurvCurve  *copy = palloc(VARSIZE(c));
+
+		memcpy(copy, c, VARSIZE(c));
+		c = copy;
+		SurvNormalize(c);
+	}
 	r = SurvAlloc(c->n);
 	r->n = c->n;
 	memcpy(r->items, c->items, sizeof(SurvItem) * c->n);
@@ -184,23 +216,35 @@ PG_FUNCTION_INFO_V1(clcm_survival_sfunc);
 /*
  * clcm.survival(duration, observed) transition.  Rows with a NULL
  * duration or observed flag are skipped; negative, NaN and infinite
- * durations are errors.
+ * durations are errors.  In an aggregate the state is updated in place;
+ * called as a plain function the argument is left alone and a new,
+ * finished curve (the argument plus the one duration) is returned.
  */
 Datum
 clcm_survival_sfunc(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	SurvCurve  *c;
+	bool		inagg = AggCheckCallContext(fcinfo, &aggcxt);
+	SurvCurve  *c = NULL;
 	float8		d;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "clcm_survival_sfunc called in non-aggregate context");
-	c = PG_ARGISNULL(0) ? NULL : (SurvCurve *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
-		if (c == NULL)
+		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(c);
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (!PG_ARGISNULL(0))
+	{
+		if (inagg)
+			c = (SurvCurve *) PG_GETARG_POINTER(0);
+		else
+		{
+			SurvCurve  *arg = PG_GETARG_SURVCURVE_P(0);
+
+			c = palloc(VARSIZE(arg));
+			memcpy(c, arg, VARSIZE(arg));
+		}
 	}
 	d = PG_GETARG_FLOAT8(1);
 	if (isnan(d) || isinf(d) || d < 0)
@@ -213,6 +257,8 @@ clcm_survival_sfunc(PG_FUNCTION_ARGS)
 	if (c == NULL)
 		c = SurvAlloc(64);		/* current context; the executor copies it */
 	c = SurvAppend(c, d, PG_GETARG_BOOL(2) ? 1 : 0, PG_GETARG_BOOL(2) ? 0 : 1);
+	if (!inagg)
+		c = SurvFinish(c);
 	PG_RETURN_POINTER(c);
 }
 
@@ -221,7 +267,8 @@ PG_FUNCTION_INFO_V1(clcm_survival_combine);
 /*
  * Combine two curves (partial aggregates or curves of disjoint
  * populations).  The first argument is modified in place only when it is
- * the aggregate's own state.
+ * the aggregate's own state; called as a plain function it returns a new,
+ * finished curve.
  */
 Datum
 clcm_survival_combine(PG_FUNCTION_ARGS)
@@ -258,6 +305,8 @@ clcm_survival_combine(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 		a = SurvAppend(a, b->items[i].time, b->items[i].events, b->items[i].censored);
 	}
+	if (!inagg)
+		a = SurvFinish(a);
 	PG_RETURN_POINTER(a);
 }
 
@@ -296,8 +345,12 @@ SurvCheck(const SurvCurve *c)
 			return "Durations must be finite and greater than or equal to zero.";
 		if (i > 0 && it->time <= c->items[i - 1].time)
 			return "Durations must be strictly increasing.";
-		if (it->events < 0 || it->censored < 0 || it->events + it->censored == 0 ||
-			it->events > PG_INT64_MAX / 4 || it->censored > PG_INT64_MAX / 4)
+		/* ranges first: the sums below must not overflow */
+		if (it->events < 0 || it->censored < 0)
+			return "Counts must be non-negative and not both zero.";
+		if (it->events > PG_INT64_MAX / 4 || it->censored > PG_INT64_MAX / 4)
+			return "The counts are too large.";
+		if (it->events + it->censored == 0)
 			return "Counts must be non-negative and not both zero.";
 		total += it->events + it->censored;
 		if (total > PG_INT64_MAX / 4)
@@ -350,6 +403,24 @@ clcm_survival_curve_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(s.data);
 }
 
+/*
+ * strtod as float8in accepts it: ERANGE is an error only for results that
+ * overflow to infinity or underflow to zero; a subnormal result (e.g.
+ * 1e-310, which float8out prints) is kept, so every printed value reads
+ * back.  Returns false when no number was read or it is out of range.
+ */
+static bool
+SurvStrtod(const char *p, char **end, double *v)
+{
+	errno = 0;
+	*v = strtod(p, end);
+	if (*end == p)
+		return false;
+	if (errno == ERANGE && (*v == 0.0 || isinf(*v)))
+		return false;
+	return true;
+}
+
 /* error for a malformed curve literal */
 static void
 SurvSyntaxError(const char *input, const char *detail)
@@ -382,9 +453,7 @@ clcm_survival_curve_in(PG_FUNCTION_ARGS)
 		SurvItem	it;
 		long long	v;
 
-		errno = 0;
-		it.time = strtod(p, &end);
-		if (end == p || errno != 0)
+		if (!SurvStrtod(p, &end, &it.time))
 			SurvSyntaxError(input, "A duration is not a number.");
 		p = end;
 		while (isspace((unsigned char) *p))
@@ -538,8 +607,7 @@ clcm_survival_table(PG_FUNCTION_ARGS)
 	float8		v = 0.0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (int32 i = 0; i < c->n; i++)
-		at_risk += c->items[i].events + c->items[i].censored;
+	at_risk = SurvTotal(c);
 	for (int32 i = 0; i < c->n; i++)
 	{
 		SurvItem   *it = &c->items[i];
@@ -590,8 +658,7 @@ clcm_median_lifetime(PG_FUNCTION_ARGS)
 	int64		at_risk = 0;
 	float8		s = 1.0;
 
-	for (int32 i = 0; i < c->n; i++)
-		at_risk += c->items[i].events + c->items[i].censored;
+	at_risk = SurvTotal(c);
 	for (int32 i = 0; i < c->n; i++)
 	{
 		SurvItem   *it = &c->items[i];

@@ -1,10 +1,25 @@
 -- 030_retention: SQLSTATEs of the documented retention errors and the
 -- markings of the retention functions.
 BEGIN;
-SELECT plan(42);
+SELECT plan(49);
 CREATE TEMP TABLE t30 (id bigint, ts timestamptz, amt float8);
 INSERT INTO t30 VALUES (1, '2024-01-01 00:00+00', 1), (2, '2024-02-01 00:00+00', 2);
 
+SELECT is(clcm.revenue_activity(timestamptz '2024-01-01 00:00+00', 1e-310, 'day')::text::clcm.retention_activity::text,
+          'v1 period=day tz=UTC week_start=monday recurring=f revenue=t as_of=- end=757382400000000 periods=8766 amounts=8766:1e-310',
+          'an activity with a subnormal amount reads back');
+SELECT is(clcm.revenue_retention(1::bigint, timestamptz '2024-01-01 00:00+00', 1e-310, 'day')::text::clcm.retention_matrix::text,
+          'v1 period=day tz=UTC week_start=monday recurring=f revenue=t as_of=- end=757382400000000 first=8766 last=8766 complete=8765 size=1 active=1 lastk=1 revenue=1e-310',
+          'a matrix with a subnormal revenue reads back');
+SELECT is(clcm.retention_matrix_add(NULL, clcm.retention_activity(timestamptz '2024-01-01 00:00+00', 'day'))::text,
+          'v1 period=day tz=UTC week_start=monday recurring=f revenue=f as_of=- end=757382400000000 first=8766 last=8766 complete=8765 size=1 active=1 lastk=1',
+          'retention_matrix_add works as a plain function');
+SELECT throws_ok($$SELECT clcm.retention_final(NULL::internal)$$, '42846', NULL,
+                 'internal-state support functions cannot be called from SQL');
+SELECT throws_ok($$SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=766490400000000 first=288 last=291 complete=290 size=2,1,0,1 active=2,1,1,1,1,0,0,0,0,1 lastk=9223372036854775807,9223372036854775807,2,2,1,0,0,0,0,1'::clcm.retention_matrix$$,
+                 '22P02', NULL, 'last-activity count above the cohort size (would wrap to the size)');
+SELECT throws_ok($$SELECT clcm.retention_merge(m) FROM (SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 first=0 last=0 complete=-1 size=9223372036854775807 active=9223372036854775807 lastk=9223372036854775807'::clcm.retention_matrix m
+                     FROM generate_series(1, 2)) s$$, '22003', NULL, 'merged cohort sizes out of bigint range');
 SELECT throws_ok($$SELECT clcm.retention(id, ts, 'fortnight') FROM t30$$, '22023', NULL,
                  'unrecognized period');
 SELECT throws_ok($$SELECT clcm.retention(id, ts, NULL) FROM t30$$, '22004', NULL,
@@ -42,6 +57,8 @@ SELECT throws_ok($$SELECT clcm.retention(a) FROM (SELECT clcm.retention_activity
                  '22023', NULL, 'level 2 over activities with different options');
 SELECT throws_ok($$SELECT clcm.retention(id, ts, 'day') FROM (VALUES (1::bigint, timestamptz '1000-01-01 00:00+00'),
                    (2, '9999-01-01 00:00+00')) v(id, ts)$$, '54000', NULL, 'matrix too large');
+SELECT throws_ok($$SELECT clcm.retention_activity(ts, 'day') FROM (VALUES (timestamptz '2000-01-01 00:00+00'),
+                   ('2100-01-01 00:00+00')) v(ts)$$, '54000', NULL, 'one customer spanning too many periods');
 SELECT throws_ok($$SELECT 'junk'::clcm.retention_matrix$$, '22P02', NULL, 'malformed matrix literal');
 SELECT throws_ok($$SELECT 'v1 period=month tz=UTC week_start=monday recurring=f revenue=f as_of=- end=0 first=0 last=0 complete=-1 size=1 active=2 lastk=1'::clcm.retention_matrix$$,
                  '22P02', NULL, 'inconsistent matrix literal');
