@@ -26,7 +26,7 @@ REGRESS_STAGE = model_shipped model_define guard_basic guard_misattach guard_pri
 REGRESS_COHORT = retention_basic retention_random retention_tz retention_parallel retention_errors survival_km
 
 # BTYD models, CLV, churn
-REGRESS_BTYD = btyd_special btyd_types btyd_fit btyd_score btyd_recovery
+REGRESS_BTYD = btyd_special btyd_types btyd_fit btyd_score btyd_recovery btyd_harden
 
 # RFM summary, tiering, simple CLV
 REGRESS_RFM = rfm_summary rfm_cdnow rfm_errors rfm_parallel rfm_score clv_simple

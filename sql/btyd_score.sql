@@ -72,6 +72,12 @@ SELECT abs(sum(clcm.p_purchases(bg, n, 39)) - 1) < 1e-12 AS bg_sums_to_1,
        abs(sum(clcm.p_purchases(mbg, n, 39)) - 1) < 1e-12 AS mbg_sums_to_1,
        abs(sum(n * clcm.p_purchases(mbg, n, 39)) - min(clcm.expected_purchases(mbg, 39))) < 1e-10 AS mbg_mean
   FROM btyd_m, generate_series(0, 400) n;
+-- Pareto/NBD: P(X(t) = n) by quadrature of its lifetime integral; the
+-- distribution sums to 1 and its mean is the closed-form expectation
+SELECT abs(sum(clcm.p_purchases(pn, n, 39)) - 1) < 1e-12 AS pn_sums_to_1,
+       abs(sum(n * clcm.p_purchases(pn, n, 39)) - min(clcm.expected_purchases(pn, 39))) < 1e-10 AS pn_mean,
+       round(min(clcm.p_purchases(pn, 0, 39))::numeric, 6) AS pn_p0
+  FROM btyd_m, generate_series(0, 400) n;
 SELECT abs(sum(clcm.p_purchases(bb, n, 6)) - 1) < 1e-14 AS bb_sums_to_1,
        abs(sum(n * clcm.p_purchases(bb, n, 6)) - min(clcm.expected_purchases(bb, 6))) < 1e-12 AS bb_mean,
        sum(clcm.p_purchases(bb, n, 6)) FILTER (WHERE n > 6) AS beyond_6

@@ -27,6 +27,9 @@ typedef enum BtydKind
 } BtydKind;
 
 #define BTYD_NKINDS 5
+
+/* most opportunities of a BG/BB customer (its likelihood sums over them) */
+#define BTYD_BGBB_MAX_N 1e6
 #define BTYD_MAX_PARAMS 4
 
 /* flags of ClcmBtydModel */

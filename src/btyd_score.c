@@ -25,6 +25,9 @@
 #include "btyd.h"
 #include "special.h"
 
+/* largest n of clcm.p_purchases (its sums run over 0..n) */
+#define BTYD_MAX_COUNT_N 1e7
+
 /* most discount periods clcm.clv accepts */
 #define CLV_MAX_PERIODS 100000
 
@@ -35,6 +38,18 @@
 /* nudge used at the removable singularities a = 1 (BG/NBD) and gamma = 1 */
 #define SING_EPS 1e-9
 #define SING_SHIFT 1e-6
+
+/* a score must be a finite number: overflow is an error, never NaN */
+static double
+CheckResult(double v)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow"),
+				 errdetail("The score does not fit in double precision for these arguments.")));
+	return v;
+}
 
 /* refuse a model whose fit did not converge */
 static void
@@ -86,6 +101,8 @@ CheckCustomer(BtydKind kind, double x, double tx, double t)
 			BadArg("recency must be a non-negative integer", NULL);
 		if (!IsCount(t))
 			BadArg("n must be a non-negative integer", NULL);
+		if (t > BTYD_BGBB_MAX_N)
+			BadArg("n must not exceed 1000000 periods", NULL);
 		if (x > tx)
 		{
 			snprintf(buf, sizeof(buf), "Frequency is %g and recency is %g.", x, tx);
@@ -120,6 +137,8 @@ CheckHorizon(BtydKind kind, double h)
 		BadArg("horizon must be a finite number not less than zero", NULL);
 	if (kind == BTYD_BGBB && h != floor(h))
 		BadArg("horizon of a bgbb model must be a whole number of periods", NULL);
+	if (kind == BTYD_BGBB && h > BTYD_BGBB_MAX_N)
+		BadArg("horizon of a bgbb model must not exceed 1000000 periods", NULL);
 }
 
 /* log P(alive) of a customer */
@@ -193,6 +212,11 @@ BgnbdExpectationCore(bool mod, double r, double alpha, double a, double b,
 	}
 	if (h == 0)
 		return 0.0;
+	if (z >= 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("horizon %g is too long for this model", h),
+				 errdetail("The horizon must be small against 1e15 times alpha + t.")));
 	if (!mod)
 		lg = clcm_hyp2f1_log(r + x, b + x, a + b + x - 1.0, z, &sg);
 	else
@@ -211,7 +235,8 @@ BgnbdExpectationCore(bool mod, double r, double alpha, double a, double b,
  *		  [G(1+de+n)/G(ga+de+n) - G(1+de+n+h)/G(ga+de+n+h)]  (FHS 2010 eq. 13)
  */
 static double
-BgbbExpectation(const double *p, double x, double tx, double n, double h)
+BgbbExpectationLL(const double *p, double x, double tx, double n, double h,
+				  double ll)
 {
 	double		al = p[0],
 				be = p[1],
@@ -227,17 +252,31 @@ BgbbExpectation(const double *p, double x, double tx, double n, double h)
 	if (fabs(ga - 1.0) < SING_EPS)
 	{
 		double		q[4] = {al, be, 1.0 + SING_SHIFT, de};
-		double		v1 = BgbbExpectation(q, x, tx, n, h);
+		double		v1 = BgbbExpectationLL(q, x, tx, n, h, NAN);
 
 		q[2] = 1.0 - SING_SHIFT;
-		return 0.5 * (v1 + BgbbExpectation(q, x, tx, n, h));
+		return 0.5 * (v1 + BgbbExpectationLL(q, x, tx, n, h, NAN));
 	}
+	if (isnan(ll))
+		ll = clcm_btyd_row_ll(BTYD_BGBB, p, &e);
 	k = clcm_lbeta(al + x + 1.0, be + n - x) - clcm_lbeta(al, be)
-		- clcm_btyd_row_ll(BTYD_BGBB, p, &e)
+		- ll
 		+ log(de) + lgamma(ga + de) - lgamma(1.0 + de);
 	d1 = lgamma(1.0 + de + n) - lgamma(ga + de + n);
 	d2 = lgamma(1.0 + de + n + h) - lgamma(ga + de + n + h);
 	return exp(k + d1) * -expm1(d2 - d1) / (ga - 1.0);
+}
+
+/*
+ * BG/BB expectation, computing the log-likelihood L of the pattern (the
+ * costly part for large n: a sum over n - tx periods).  ll of
+ * BgbbExpectationLL may instead be given by a caller that evaluates many
+ * horizons for one customer (clv), or NAN to have it computed.
+ */
+static double
+BgbbExpectation(const double *p, double x, double tx, double n, double h)
+{
+	return BgbbExpectationLL(p, x, tx, n, h, NAN);
 }
 
 /*
@@ -412,7 +451,7 @@ clcm_btyd_p_alive(PG_FUNCTION_ARGS)
 
 	CheckUsable(m);
 	CheckCustomer(m->kind, x, tx, t);
-	PG_RETURN_FLOAT8(exp(CachedLogPAlive(fcinfo, m, x, tx, t)));
+	PG_RETURN_FLOAT8(CheckResult(exp(CachedLogPAlive(fcinfo, m, x, tx, t))));
 }
 
 /* conditional expected purchases in the next `horizon` time units */
@@ -429,7 +468,7 @@ clcm_btyd_expected_purchases(PG_FUNCTION_ARGS)
 	CheckUsable(m);
 	CheckHorizon(m->kind, h);
 	CheckCustomer(m->kind, x, tx, t);
-	PG_RETURN_FLOAT8(CachedExpectedPurchases(fcinfo, m, h, x, tx, t));
+	PG_RETURN_FLOAT8(CheckResult(CachedExpectedPurchases(fcinfo, m, h, x, tx, t)));
 }
 
 /*
@@ -446,7 +485,7 @@ clcm_btyd_expected_purchases_new(PG_FUNCTION_ARGS)
 
 	CheckUsable(m);
 	CheckHorizon(m->kind, h);
-	PG_RETURN_FLOAT8(ExpectedPurchases(m, h, 0, 0, 0));
+	PG_RETURN_FLOAT8(CheckResult(ExpectedPurchases(m, h, 0, 0, 0)));
 }
 
 /*
@@ -517,10 +556,149 @@ BgbbPNew(const double *p, double k, double h)
 	sum = exp(lgamma(h + 1) - lgamma(k + 1) - lgamma(h - k + 1) +
 			  clcm_lbeta(al + k, be + h - k) - lab + clcm_lbeta(ga, de + h) - lgd);
 	for (i = k; i < h; i++)
+	{
+		if (((int64) i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
 		sum += exp(lgamma(i + 1) - lgamma(k + 1) - lgamma(i - k + 1) +
 				   clcm_lbeta(al + k, be + i - k) - lab +
 				   clcm_lbeta(ga + 1.0, de + i) - lgd);
+	}
 	return sum;
+}
+
+/* Gauss-Legendre nodes and weights on [-1, 1], computed once */
+#define GL_N 20
+static double clcm_gl_x[GL_N];
+static double clcm_gl_w[GL_N];
+static bool clcm_gl_ready = false;
+
+/* Newton iteration on the Legendre polynomial P_20 (Numerical Recipes' gauleg) */
+static void
+GaussLegendreInit(void)
+{
+	int			i;
+
+	for (i = 0; i < (GL_N + 1) / 2; i++)
+	{
+		double		z = cos(M_PI * (i + 0.75) / (GL_N + 0.5));
+		double		pp = 0;
+		int			it;
+
+		for (it = 0; it < 100; it++)
+		{
+			double		p1 = 1.0,
+						p2 = 0.0,
+						z1;
+			int			j;
+
+			for (j = 1; j <= GL_N; j++)
+			{
+				double		p3 = p2;
+
+				p2 = p1;
+				p1 = ((2.0 * j - 1.0) * z * p2 - (j - 1.0) * p3) / j;
+			}
+			pp = GL_N * (z * p1 - p2) / (z * z - 1.0);
+			z1 = z;
+			z = z1 - p1 / pp;
+			if (fabs(z - z1) < 1e-15)
+				break;
+		}
+		clcm_gl_x[i] = -z;
+		clcm_gl_x[GL_N - 1 - i] = z;
+		clcm_gl_w[i] = clcm_gl_w[GL_N - 1 - i] = 2.0 / ((1.0 - z * z) * pp * pp);
+	}
+	clcm_gl_ready = true;
+}
+
+/* integrand of the Pareto/NBD P(X(t) = n): see ParetoPNew */
+static double
+ParetoPIntegrand(const double *p, double n, double t, double u)
+{
+	double		tu = t * u;
+
+	if (u <= 0.0)
+		return n > 0 ? 0.0 : exp(-p[0] * log(p[1]) - (p[2] + 1.0) * log(p[3]));
+	return exp(n * (log(tu) - log(p[1] + tu)) - p[0] * log(p[1] + tu)
+			   - (p[2] + 1.0) * log(p[3] + tu));
+}
+
+/* 20-point Gauss-Legendre on [a, b] */
+static double
+ParetoPPanel(const double *p, double n, double t, double a, double b)
+{
+	double		half = 0.5 * (b - a),
+				mid = 0.5 * (a + b),
+				sum = 0;
+	int			i;
+
+	for (i = 0; i < GL_N; i++)
+		sum += clcm_gl_w[i] * ParetoPIntegrand(p, n, t, mid + half * clcm_gl_x[i]);
+	return sum * half;
+}
+
+/* most Gauss-Legendre panels one ParetoPNew may use */
+#define GL_MAX_PANELS 400
+
+/*
+ * Adaptive bisection until a panel agrees with its two halves to tol (an
+ * absolute tolerance, 1e-14 of the first estimate of the whole integral),
+ * within a budget of GL_MAX_PANELS panels for the whole integral.
+ */
+static double
+ParetoPAdaptive(const double *p, double n, double t, double a, double b,
+				double whole, double tol, int *budget)
+{
+	double		m = 0.5 * (a + b);
+	double		left,
+				right;
+
+	if (*budget < 2)
+		return whole;
+	*budget -= 2;
+	left = ParetoPPanel(p, n, t, a, m);
+	right = ParetoPPanel(p, n, t, m, b);
+	if (fabs(left + right - whole) <= tol || b - a < 1e-12)
+		return left + right;
+	CHECK_FOR_INTERRUPTS();
+	left = ParetoPAdaptive(p, n, t, a, m, left, 0.5 * tol, budget);
+	return left + ParetoPAdaptive(p, n, t, m, b, right, 0.5 * tol, budget);
+}
+
+/*
+ * Pareto/NBD P(X(h) = n) for a new customer, from the model's definition:
+ * given (lambda, mu), X(h) = N(min(tau, h)) with tau ~ Exp(mu), so
+ *	 P = C [ (al/(al+h))^r (h/(al+h))^n (be/(be+h))^s
+ *		   + s al^r be^s h Int_0^1 (hu/(al+hu))^n (al+hu)^-r (be+hu)^-(s+1) du ]
+ * with C = G(r+n)/(G(r) n!); the integral (an Appell function) is
+ * evaluated by adaptive Gauss-Legendre quadrature; its integrand is
+ * bounded by al^-r be^-(s+1), so nothing overflows.
+ */
+static double
+ParetoPNew(const double *p, double n, double h)
+{
+	double		r = p[0],
+				alpha = p[1],
+				s = p[2],
+				beta = p[3];
+	double		lc = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0);
+	double		first,
+				integral,
+				scale;
+	int			budget;
+
+	if (h == 0)
+		return n == 0 ? 1.0 : 0.0;
+	if (!clcm_gl_ready)
+		GaussLegendreInit();
+	first = exp(lc + r * (log(alpha) - log(alpha + h)) +
+				n * (log(h) - log(alpha + h)) + s * (log(beta) - log(beta + h)));
+	integral = ParetoPPanel(p, n, h, 0.0, 1.0);
+	budget = GL_MAX_PANELS;
+	integral = ParetoPAdaptive(p, n, h, 0.0, 1.0, integral,
+							   1e-14 * Max(fabs(integral), 1e-300), &budget);
+	scale = exp(lc + log(s) + r * log(alpha) + s * log(beta) + log(h));
+	return first + scale * integral;
 }
 
 /* P(X(horizon) = n) for a new customer */
@@ -537,6 +715,8 @@ clcm_btyd_p_purchases(PG_FUNCTION_ARGS)
 	CheckUsable(m);
 	if (!IsCount(n))
 		BadArg("number of purchases must be a non-negative integer", NULL);
+	if (n > BTYD_MAX_COUNT_N)
+		BadArg("number of purchases must not exceed 10000000", NULL);
 	CheckHorizon(m->kind, h);
 	switch ((BtydKind) m->kind)
 	{
@@ -579,9 +759,13 @@ clcm_btyd_p_purchases(PG_FUNCTION_ARGS)
 		case BTYD_BGBB:
 			res = BgbbPNew(p, n, h);
 			break;
+		case BTYD_PARETO:
+			res = ParetoPNew(p, n, h);
+			break;
 		default:
 			elog(ERROR, "P(X(t) = n) is not implemented for model kind %d", m->kind);
 	}
+	CheckResult(res);
 	PG_RETURN_FLOAT8(Min(Max(res, 0.0), 1.0));
 }
 
@@ -613,7 +797,7 @@ clcm_gamma_gamma_expected_spend(PG_FUNCTION_ARGS)
 	ClcmBtydModel *gg = clcm_btyd_model_arg(fcinfo, 0);
 
 	CheckUsable(gg);
-	PG_RETURN_FLOAT8(ExpectedSpend(gg, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2)));
+	PG_RETURN_FLOAT8(CheckResult(ExpectedSpend(gg, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2))));
 }
 
 /* memo of clcm.clv per call site (see GetScoreCache); key (x, tx, t, m) */
@@ -671,6 +855,7 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 	ClvCache   *cache;
 	ScoreCacheEntry *slot;
 	double		palive = 1.0;
+	double		bgbb_ll = NAN;
 
 	CheckUsable(m);
 	CheckUsable(gg);
@@ -706,13 +891,21 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 	slot = &cache->e[ClvSlot(x, tx, t, mbar)];
 	if (slot->x == x && slot->tx == tx && slot->t == t && slot->h == mbar)
 		PG_RETURN_FLOAT8(slot->value);
+	CheckResult(spend);
 
 	if (m->kind != BTYD_BGBB)
 		palive = exp(LogPAlive(m, x, tx, t));
+	else if (!(fabs(m->param[2] - 1.0) < SING_EPS))
+	{
+		/* BG/BB: the likelihood of the pattern, once, not once a period */
+		BtydEntry	e = {x, tx, t, 1.0};
+
+		bgbb_ll = clcm_btyd_row_ll(BTYD_BGBB, m->param, &e);
+	}
 	for (i = 1; i <= hp; i++)
 	{
 		double		e = m->kind == BTYD_BGBB
-			? ExpectedPurchases(m, (double) i, x, tx, t)
+			? BgbbExpectationLL(m->param, x, tx, t, (double) i, bgbb_ll)
 			: ExpectationGivenAlive(m, (double) i, x, t) * palive;
 
 		disc /= (1.0 + d);
@@ -725,7 +918,7 @@ clcm_btyd_clv(PG_FUNCTION_ARGS)
 	slot->tx = tx;
 	slot->t = t;
 	slot->h = mbar;
-	slot->value = clv;
+	slot->value = CheckResult(clv);
 	PG_RETURN_FLOAT8(clv);
 }
 
@@ -784,7 +977,7 @@ clcm_btyd_loglik(PG_FUNCTION_ARGS)
 	e.z = PG_GETARG_FLOAT8(3);
 	e.w = 1.0;
 	CheckCustomer(m->kind, e.x, e.y, e.z);
-	PG_RETURN_FLOAT8(clcm_btyd_row_ll(m->kind, m->param, &e));
+	PG_RETURN_FLOAT8(CheckResult(clcm_btyd_row_ll(m->kind, m->param, &e)));
 }
 
 /*
@@ -806,7 +999,7 @@ clcm_gamma_gamma_loglik(PG_FUNCTION_ARGS)
 		BadArg("frequency must be a positive integer", NULL);
 	if (!isfinite(e.y) || e.y <= 0)
 		BadArg("monetary value must be a finite number greater than zero", NULL);
-	PG_RETURN_FLOAT8(clcm_btyd_row_ll(BTYD_GG, gg->param, &e));
+	PG_RETURN_FLOAT8(CheckResult(clcm_btyd_row_ll(BTYD_GG, gg->param, &e)));
 }
 
 /*

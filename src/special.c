@@ -411,6 +411,12 @@ clcm_hyp2f1_log(double a, double b, double c, double z, int *sign)
 		double		w = z / (z - 1.0);
 		double		l1m = log1p(-z);
 
+		if (w >= 1.0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("hypergeometric function 2F1 cannot be evaluated at z = %g", z),
+					 errdetail("The argument is too large in magnitude.")));
+
 		if (SeriesCost(a, c - b) <= SeriesCost(b, c - a))
 			return -a * l1m + Hyp2f1Unit(a, c - b, c, w, sign);
 		return -b * l1m + Hyp2f1Unit(c - a, b, c, w, sign);
@@ -418,12 +424,19 @@ clcm_hyp2f1_log(double a, double b, double c, double z, int *sign)
 	return Hyp2f1Unit(a, b, c, z, sign);
 }
 
-/* 2F1(a, b; c; z) as a double */
+/* 2F1(a, b; c; z) as a double; overflow is an error, never infinity */
 double
 clcm_hyp2f1(double a, double b, double c, double z)
 {
 	int			sign;
 	double		l = clcm_hyp2f1_log(a, b, c, z, &sign);
+	double		v = sign * exp(l);
 
-	return sign * exp(l);
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow"),
+				 errdetail("2F1(%g, %g; %g; %g) does not fit in double precision.",
+						   a, b, c, z)));
+	return v;
 }

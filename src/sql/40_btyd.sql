@@ -353,6 +353,9 @@ COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd, float
 CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.pareto_nbd, horizon float8) RETURNS float8
 	AS 'MODULE_PATHNAME', 'clcm_btyd_expected_purchases_new' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd, float8) IS 'expected purchases of a new customer in its first horizon time units under a pareto_nbd model';
+CREATE FUNCTION @extschema@.p_purchases(model @extschema@.pareto_nbd, n float8, horizon float8) RETURNS float8
+	AS 'MODULE_PATHNAME', 'clcm_btyd_p_purchases' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_purchases(@extschema@.pareto_nbd, float8, float8) IS 'probability that a new customer makes exactly n purchases in horizon time units under a pareto_nbd model';
 CREATE FUNCTION @extschema@.clv(model @extschema@.pareto_nbd, gg @extschema@.gamma_gamma, frequency float8, recency float8, t float8, monetary float8, horizon_periods int4, discount_rate float8) RETURNS float8
 	AS 'MODULE_PATHNAME', 'clcm_btyd_clv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv(@extschema@.pareto_nbd, @extschema@.gamma_gamma, float8, float8, float8, float8, int4, float8) IS 'discounted customer lifetime value over horizon_periods periods of the pareto_nbd model time unit';

@@ -1,7 +1,7 @@
 -- 041_btyd_fit: SQLSTATEs of bad rows for the fitting aggregates, their
 -- markings, empty input and non-convergence.
 BEGIN;
-SELECT plan(55);
+SELECT plan(60);
 SELECT throws_ok($$SELECT clcm.bgnbd_fit(x, tx, t) FROM (VALUES (1, 5.0, 4.0)) v(x, tx, t)$$, '22023', NULL, 'recency > t');
 SELECT throws_ok($$SELECT clcm.bgnbd_fit(x, tx, t) FROM (VALUES (-1, 0.0, 4.0)) v(x, tx, t)$$, '22023', NULL, 'negative frequency');
 SELECT throws_ok($$SELECT clcm.bgnbd_fit(x, tx, t) FROM (VALUES (1.5, 1.0, 4.0)) v(x, tx, t)$$, '22023', NULL, 'fractional frequency');
@@ -27,6 +27,10 @@ SELECT throws_ok($$SELECT clcm.bgbb_fit(x, tx, n, w) FROM (VALUES (1, 1, 6, -2))
 SELECT throws_ok($$SELECT clcm.bgbb_fit(x, tx, n, w) FROM (VALUES (1, 1, 6, 'Infinity'::float8)) v(x, tx, n, w)$$, '22023', NULL, 'bgbb infinite weight');
 SELECT throws_ok($$SELECT clcm.bgnbd_fit_final('mbgnbd;penalizer=0;[0,0,1,1]'::clcm.btyd_fit_state)$$, '22023', NULL, 'final function of another model');
 SELECT throws_ok($$SELECT clcm.btyd_fit_combine('mbgnbd;penalizer=0;[0,0,1,1]', 'bgnbd;penalizer=0;[0,0,1,1]')$$, '22023', NULL, 'combining states of two models');
+SELECT throws_ok($$SELECT clcm.bgbb_fit_trans('bgnbd;penalizer=0.1;[1,2,3,1]'::clcm.btyd_fit_state, 2, 2, 2)$$, '22023', 'a bgnbd fit state cannot be used by bgbb_fit', 'transition function given a state of another model');
+SELECT throws_ok($$SELECT clcm.gamma_gamma_fit_trans('pareto_nbd;penalizer=0;[1,2,3,1]'::clcm.btyd_fit_state, 2, 3)$$, '22023', 'a pareto_nbd fit state cannot be used by gamma_gamma_fit', 'gamma_gamma transition function given a state of another model');
+SELECT throws_ok($$SELECT clcm.bgbb_fit_final('bgnbd;penalizer=0.1;[1,2,3,1]'::clcm.btyd_fit_state)$$, '22023', 'a bgnbd fit state cannot be used by bgbb_fit', 'final function given a state of another model');
+SELECT throws_ok($$SELECT clcm.bgbb_fit(2, 2, 1e9, 2, 2) FROM generate_series(1, 2)$$, '22023', NULL, 'absurd number of BG/BB periods');
 SELECT is((SELECT a.aggcombinefn::text || ' ' || p.proparallel::text || ' ' || (a.aggtranstype = 'clcm.btyd_fit_state'::regtype)
              FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
             WHERE p.pronamespace = 'clcm'::regnamespace AND p.proname = 'bgnbd_fit' AND p.pronargs = 3),
@@ -92,5 +96,6 @@ SELECT is((SELECT clcm.params(clcm.bgnbd_fit(x, tx, t))->'converged' FROM (VALUE
           'false'::jsonb, 'a fit without an interior maximum says converged=false');
 SELECT throws_ok($$SELECT clcm.p_alive(clcm.bgnbd_fit(x, tx, t), 0, 0, 1) FROM (VALUES (0, 0.0, 10.0)) v(x, tx, t)$$,
                  '22023', NULL, 'a model that did not converge cannot be scored');
+SELECT throws_ok($$SELECT clcm.bgbb_fit(x, tx, n) FROM (VALUES (1, 1, 2e6)) v(x, tx, n)$$, '22023', NULL, 'absurd bgbb n');
 SELECT * FROM finish();
 ROLLBACK;

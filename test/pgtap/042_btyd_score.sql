@@ -1,7 +1,7 @@
 -- 042_btyd_score: SQLSTATEs of bad scoring arguments and the markings of
 -- every scoring function (IMMUTABLE STRICT PARALLEL SAFE, not SECURITY DEFINER).
 BEGIN;
-SELECT plan(127);
+SELECT plan(138);
 SELECT throws_ok($$SELECT clcm.p_alive('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 2, 40, 38.86)$$, '22023', NULL, 'recency > t');
 SELECT throws_ok($$SELECT clcm.p_alive('pareto_nbd(r=0.5533,alpha=10.5776,s=0.6061,beta=11.6679)'::clcm.pareto_nbd, -1, 0, 38.86)$$, '22023', NULL, 'negative frequency');
 SELECT throws_ok($$SELECT clcm.p_alive('mbgnbd(r=0.5248,alpha=6.1830,a=0.8914,b=1.6140)'::clcm.mbgnbd, 1.5, 3, 38.86)$$, '22023', NULL, 'fractional frequency');
@@ -18,6 +18,9 @@ SELECT throws_ok($$SELECT clcm.expected_purchases('pareto_nbd(r=0.5533,alpha=10.
 SELECT throws_ok($$SELECT clcm.expected_purchases('bgbb(alpha=1.204,beta=0.750,gamma=0.657,delta=2.783)'::clcm.bgbb, 1.5)$$, '22023', NULL, 'fractional bgbb horizon');
 SELECT throws_ok($$SELECT clcm.p_purchases('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 1.5, 10)$$, '22023', NULL, 'fractional number of purchases');
 SELECT throws_ok($$SELECT clcm.p_purchases('mbgnbd(r=0.5248,alpha=6.1830,a=0.8914,b=1.6140)'::clcm.mbgnbd, -1, 10)$$, '22023', NULL, 'negative number of purchases');
+SELECT throws_ok($$SELECT clcm.p_purchases('bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb, 2, 1e308)$$, '22023', NULL, 'BG/BB horizon 1e308');
+SELECT throws_ok($$SELECT clcm.btyd_loglik('bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb, 2, 2, 1e9)$$, '22023', NULL, 'BG/BB log-likelihood with 1e9 periods');
+SELECT throws_ok($$SELECT clcm.churn_risk('bgbb(alpha=1.204,beta=0.75,gamma=0.657,delta=2.783)'::clcm.bgbb, 2, 2, 1e9)$$, '22023', NULL, 'BG/BB churn risk with 1e9 periods');
 SELECT throws_ok($$SELECT clcm.clv('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 'gamma_gamma(p=6.25,q=3.74,gamma=15.44)'::clcm.gamma_gamma, 2, 30.43, 38.86, 22.35, 100001, 0.01)$$, '22023', NULL, 'absurd number of periods');
 SELECT throws_ok($$SELECT clcm.clv('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 'gamma_gamma(p=6.25,q=3.74,gamma=15.44)'::clcm.gamma_gamma, 2, 30.43, 38.86, 22.35, -1, 0.01)$$, '22023', NULL, 'negative number of periods');
 SELECT throws_ok($$SELECT clcm.clv('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 'gamma_gamma(p=6.25,q=3.74,gamma=15.44)'::clcm.gamma_gamma, 2, 30.43, 38.86, 22.35, 52, -0.01)$$, '22023', NULL, 'negative discount rate');
@@ -137,5 +140,13 @@ SELECT is((SELECT count(*) FROM pg_proc p
               AND obj_description(p.oid, 'pg_proc') IS NULL), 0::bigint, 'every scoring function has a comment');
 SELECT is(clcm.churn_risk(0.75), 'low', 'churn 0.25 is low risk');
 SELECT is(clcm.p_alive('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 0, 0, 38.86), 1::float8, 'BG/NBD: no repeat purchase means alive');
+SELECT throws_ok($$SELECT clcm.p_purchases('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 2e7, 10)$$, '22023', NULL, 'absurd number of purchases');
+SELECT throws_ok($$SELECT clcm.expected_purchases('bgbb(alpha=1.204,beta=0.750,gamma=0.657,delta=2.783)'::clcm.bgbb, 2e6)$$, '22023', NULL, 'absurd bgbb horizon');
+SELECT throws_ok($$SELECT clcm.p_alive('bgbb(alpha=1.204,beta=0.750,gamma=0.657,delta=2.783)'::clcm.bgbb, 1, 1, 2e6)$$, '22023', NULL, 'absurd bgbb n');
+SELECT throws_ok($$SELECT clcm.expected_purchases('bgnbd(r=0.2426,alpha=4.4136,a=0.7929,b=2.4259)'::clcm.bgnbd, 1e300, 2, 1, 5)$$, '22023', NULL, 'horizon too long for the model');
+SELECT throws_ok($$SELECT clcm.expected_spend('gamma_gamma(p=1e300,q=2,gamma=3)'::clcm.gamma_gamma, 1e9, 1e300)$$, '22003', NULL, 'a score that overflows');
+SELECT volatility_is('clcm', 'p_purchases', ARRAY['clcm.pareto_nbd','double precision','double precision']::name[], 'immutable');
+SELECT is_strict('clcm', 'p_purchases', ARRAY['clcm.pareto_nbd','double precision','double precision']::name[]);
+SELECT isnt_definer('clcm', 'p_purchases', ARRAY['clcm.pareto_nbd','double precision','double precision']::name[]);
 SELECT * FROM finish();
 ROLLBACK;
