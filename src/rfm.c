@@ -29,8 +29,9 @@
  * time order) a day is appended only if it is later than the last one, so
  * the array holds exactly the distinct days and stays sorted.  Out-of-order
  * input appends anyway; when the array is full it is sorted and
- * de-duplicated in place before it grows, so memory stays within twice the
- * number of distinct days.
+ * de-duplicated in place, and it grows (doubling) only when that frees less
+ * than half of it, so memory stays below four times the number of distinct
+ * days.
  *
  * The state is an ordinary varlena type (not internal): partial aggregates
  * travel between parallel workers, and Citus can push the aggregate down,
@@ -472,7 +473,14 @@ typedef struct RfmState
 #define RFM_STATE_CAPACITY(s) \
 	((int) ((VARSIZE(s) - RFM_STATE_HDRSZ) / sizeof(int32)))
 #define RFM_STATE_MAX_DAYS	((int) ((MaxAllocSize - RFM_STATE_HDRSZ) / sizeof(int32)))
-#define RFM_INITIAL_CAPACITY 6
+/*
+ * A new state is 128 bytes (the header and 16 days): palloc rounds small
+ * requests up to a power of two anyway, so fewer days would save nothing,
+ * and 16 days cover most customers without a growth step.  Growth doubles
+ * the size, keeping it a power of two.
+ */
+#define RFM_INITIAL_SIZE	128
+#define RFM_INITIAL_CAPACITY ((int) ((RFM_INITIAL_SIZE - RFM_STATE_HDRSZ) / sizeof(int32)))
 
 #define DatumGetRfmState(x)		((RfmState *) PG_DETOAST_DATUM(x))
 #define PG_GETARG_RFM_STATE_P(n) DatumGetRfmState(PG_GETARG_DATUM(n))
@@ -481,16 +489,26 @@ typedef struct RfmState
  * RfmStateAlloc returns a zeroed state with room for capacity days, in the
  * current memory context.
  */
+/*
+ * RfmCheckCapacity raises the error for a state of more than
+ * RFM_STATE_MAX_DAYS days (the limit of every path that builds a state).
+ */
+static void
+RfmCheckCapacity(int64 capacity)
+{
+	if (capacity < 0 || capacity > RFM_STATE_MAX_DAYS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many purchase days in one clcm.rfm_summary group")));
+}
+
 static RfmState *
 RfmStateAlloc(int capacity)
 {
 	RfmState   *s;
 	Size		size;
 
-	if (capacity < 0 || capacity > RFM_STATE_MAX_DAYS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many purchase days in one clcm.rfm_summary group")));
+	RfmCheckCapacity(capacity);
 	size = add_size(RFM_STATE_HDRSZ, mul_size(capacity, sizeof(int32)));
 	s = (RfmState *) palloc0(size);
 	SET_VARSIZE(s, size);
@@ -513,6 +531,26 @@ RfmStateCopy(const RfmState *s, int capacity)
 	memcpy(n, s, RFM_STATE_HDRSZ + s->ndays * sizeof(int32));
 	SET_VARSIZE(n, RFM_STATE_HDRSZ + capacity * sizeof(int32));
 	return n;
+}
+
+/*
+ * RfmGrownCapacity returns the capacity of a state twice the size of s
+ * that holds at least need days.
+ */
+static int
+RfmGrownCapacity(const RfmState *s, int need)
+{
+	Size		size = VARSIZE(s);
+	int			cap;
+
+	do
+	{
+		if (size > MaxAllocSize / 2)
+			return Max(need, RFM_STATE_MAX_DAYS);
+		size *= 2;
+		cap = (int) ((size - RFM_STATE_HDRSZ) / sizeof(int32));
+	} while (cap < need);
+	return cap;
 }
 
 /* qsort comparator for int32 days */
@@ -577,16 +615,20 @@ RfmAddUnits(int128 *a, int128 b)
 }
 
 /*
- * RfmCheckState validates a state built from outside (text or binary
- * input): everything the functions rely on must hold.  Returns NULL when
- * valid, else a detail message.
+ * RfmCheckState validates a state built from outside data.  It is the one
+ * validation of both the text input (RfmStateParse) and the binary input
+ * (clcm_rfm_state_recv), which only decode their syntax into a state and
+ * leave every rule on values to this function, so the two accept exactly
+ * the same set of states and whatever one accepts the other can read back
+ * from the output of send or out.  These rules are also invariants of the
+ * states the aggregate's own functions build.  It first sets first_day and
+ * last_day from days[] (they are not part of the external forms).  Returns
+ * NULL when valid, else a detail message.
  */
 static const char *
-RfmCheckState(const RfmState *s)
+RfmCheckState(RfmState *s)
 {
 	int			i;
-	int32		mn = PG_INT32_MAX,
-				mx = PG_INT32_MIN;
 
 	if (s->version != RFM_STATE_VERSION)
 		return "The format version is not supported.";
@@ -600,6 +642,12 @@ RfmCheckState(const RfmState *s)
 		return "The number of days is not valid.";
 	if (s->first_amount < 0 || s->total < s->first_amount)
 		return "The amounts are not consistent.";
+	if (s->total >= RfmPow10(RFM_MAX_TOTAL_E))
+		return "The sum of amounts must be less than 10^29.";
+	if (s->ndays == 0 && s->total != 0)
+		return "An empty state must have zero amounts.";
+
+	s->first_day = s->last_day = 0;
 	for (i = 0; i < s->ndays; i++)
 	{
 		int32		d = s->days[i];
@@ -608,16 +656,11 @@ RfmCheckState(const RfmState *s)
 			return "A purchase day is out of range.";
 		if ((s->flags & RFM_SORTED) && i > 0 && d <= s->days[i - 1])
 			return "The days of a sorted state must be strictly increasing.";
-		mn = Min(mn, d);
-		mx = Max(mx, d);
+		if (i == 0 || d < s->first_day)
+			s->first_day = d;
+		if (i == 0 || d > s->last_day)
+			s->last_day = d;
 	}
-	if (s->ndays == 0)
-	{
-		if (s->total != 0 || s->first_day != 0 || s->last_day != 0)
-			return "An empty state must have zero amounts.";
-	}
-	else if (s->first_day != mn || s->last_day != mx)
-		return "The first and last days are not consistent.";
 	return NULL;
 }
 
@@ -664,8 +707,21 @@ RfmAppendUnits(StringInfo buf, int128 units)
 }
 
 /*
+ * RfmShiftDigit returns v * 10 + d, saturating at limit (a power of ten):
+ * once v * 10 + d reaches the limit the result is the limit itself.
+ */
+static inline int128
+RfmShiftDigit(int128 v, int d, int128 limit)
+{
+	return (v < limit / 10) ? v * 10 + d : limit;
+}
+
+/*
  * RfmParseUnits reads an exact decimal (digits, optionally '.' and at most
- * nine digits) at *p; false when malformed or not below 10^29.
+ * nine digits) at *p as a count of 10^-9 units; false when malformed.  A
+ * value of 10^29 or more is returned as 10^38 units (out of range, which
+ * RfmCheckState reports), so the range rule lives in one place and the
+ * int128 cannot overflow.
  */
 static bool
 RfmParseUnits(const char **p, int128 *out)
@@ -678,9 +734,7 @@ RfmParseUnits(const char **p, int128 *out)
 
 	while (*s >= '0' && *s <= '9')
 	{
-		v = v * 10 + (*s - '0');
-		if (v >= limit)
-			return false;
+		v = RfmShiftDigit(v, *s - '0', limit);
 		s++;
 		nint++;
 	}
@@ -693,15 +747,14 @@ RfmParseUnits(const char **p, int128 *out)
 		{
 			if (++nfrac > RFM_AMOUNT_SCALE)
 				return false;
-			v = v * 10 + (*s - '0');
+			v = RfmShiftDigit(v, *s - '0', limit);
 			s++;
 		}
 		if (nfrac == 0)
 			return false;
 	}
-	v *= RfmPow10(RFM_AMOUNT_SCALE - nfrac);
-	if (v >= limit)
-		return false;
+	for (; nfrac < RFM_AMOUNT_SCALE; nfrac++)
+		v = RfmShiftDigit(v, 0, limit);
 	*out = v;
 	*p = s;
 	return true;
@@ -758,8 +811,9 @@ RfmExpect(const char **p, const char *lit)
 
 /*
  * RfmStateParse parses the text form; returns NULL and sets *detail on
- * failure.  Kept apart from the input function so the PG16 soft-error path
- * can be added later.
+ * failure.  It only checks the syntax; the rules on values are
+ * RfmCheckState's, shared with the binary input.  Kept apart from the input
+ * function so the PG16 soft-error path can be added later.
  */
 static RfmState *
 RfmStateParse(const char *str, const char **detail)
@@ -775,7 +829,6 @@ RfmStateParse(const char *str, const char **detail)
 	int32	   *days = palloc(cap * sizeof(int32));
 	RfmState   *s;
 	const char *uend;
-	int			i;
 
 	*detail = "Expected unit=<day|week|month|year>;end=<day>;sorted=<0|1>;"
 		"first_amount=<decimal>;total=<decimal>;days=<day>[,<day>...].";
@@ -802,9 +855,9 @@ RfmStateParse(const char *str, const char **detail)
 				return NULL;
 			if (n == cap)
 			{
-				if (cap >= RFM_STATE_MAX_DAYS / 2)
-					return NULL;
-				cap *= 2;
+				/* the same limit as every other way to build a state */
+				RfmCheckCapacity((int64) n + 1);
+				cap = (int) Min((int64) cap * 2, (int64) RFM_STATE_MAX_DAYS);
 				days = repalloc(days, cap * sizeof(int32));
 			}
 			days[n++] = d;
@@ -824,13 +877,6 @@ RfmStateParse(const char *str, const char **detail)
 	s->total = total;
 	s->ndays = n;
 	memcpy(s->days, days, n * sizeof(int32));
-	for (i = 0; i < n; i++)
-	{
-		if (i == 0 || days[i] < s->first_day)
-			s->first_day = days[i];
-		if (i == 0 || days[i] > s->last_day)
-			s->last_day = days[i];
-	}
 	pfree(days);
 	*detail = RfmCheckState(s);
 	return *detail ? NULL : s;
@@ -928,7 +974,9 @@ clcm_rfm_state_send(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(clcm_rfm_state_recv);
 
 /*
- * clcm_rfm_state_recv: binary input, validated like the text input.
+ * clcm_rfm_state_recv: binary input.  It only decodes the fields; the
+ * values are validated by RfmCheckState, the same function as the text
+ * input's, so both accept the same states.
  */
 Datum
 clcm_rfm_state_recv(PG_FUNCTION_ARGS)
@@ -965,13 +1013,7 @@ clcm_rfm_state_recv(PG_FUNCTION_ARGS)
 	s->total = total;
 	s->ndays = n;
 	for (i = 0; i < n; i++)
-	{
 		s->days[i] = pq_getmsgint(buf, 4);
-		if (i == 0 || s->days[i] < s->first_day)
-			s->first_day = s->days[i];
-		if (i == 0 || s->days[i] > s->last_day)
-			s->last_day = s->days[i];
-	}
 	detail = RfmCheckState(s);
 	if (detail != NULL)
 		ereport(ERROR,
@@ -1179,7 +1221,7 @@ RfmTransition(FunctionCallInfo fcinfo, int tsarg, int amtarg, int endarg,
 		if (s->ndays > cap / 2)
 		{
 			/* grow: a copy in the per-tuple context, the executor keeps it */
-			s = RfmStateCopy(s, cap < RFM_STATE_MAX_DAYS / 2 ? cap * 2 : RFM_STATE_MAX_DAYS);
+			s = RfmStateCopy(s, RfmGrownCapacity(s, cap + 1));
 		}
 		/* after compaction the day may already be present */
 		if (!(s->flags & RFM_SORTED) || day > s->days[s->ndays - 1])
@@ -1266,7 +1308,7 @@ clcm_rfm_summary_combine(PG_FUNCTION_ARGS)
 		{
 			int			need = a->ndays + b->ndays;
 
-			a = RfmStateCopy(a, need < RFM_STATE_MAX_DAYS / 2 ? need * 2 : need);
+			a = RfmStateCopy(a, RfmGrownCapacity(a, need));
 		}
 	}
 

@@ -2,8 +2,8 @@
  *
  * rfm.h
  *	  Declarations shared by the RFM and simple-CLV source files
- *	  (rfm.c, rfm_score.c, rfm_clv.c): exact money amounts and the
- *	  timestamptz to calendar-day conversion.
+ *	  (rfm.c, rfm_score.c): exact money amounts and the timestamptz to
+ *	  calendar-day conversion.
  *
  *-------------------------------------------------------------------------
  */

@@ -7,14 +7,14 @@
  *
  * Scores.  An RFM score is the three ranks 1..5 written as the decimal
  * digits r f m (111 .. 555); 5 is best on every axis: most recent, most
- * frequent, highest spend (the usual quintile ranks, e.g. ntile(5) over
- * recency descending... see doc/clcm.md for the window-function recipe).
+ * frequent, highest spend (usually quintiles from ntile(5); doc/clcm.md
+ * has the window-function recipe).
  *
  * Segments.  The named segments come from the recency/frequency grid that
  * most RFM tutorials and tools share (Putler's eleven segment names, in the
  * R x F regular-expression map of the common Python recipes); monetary does
- * not enter the segment.  The map splits the old-and-rare corner into
- * Hibernating (R = 2) and Lost (R = 1):
+ * not enter the segment.  That map's old-and-rare corner (R <= 2, F <= 2)
+ * is split into Hibernating (R = 2) and Lost (R = 1):
  *
  *		  F=1          F=2          F=3          F=4       F=5
  *	R=5	  New          Pot.Loyalist Pot.Loyalist Champions Champions

@@ -98,7 +98,7 @@ COMMENT ON FUNCTION @extschema@.rfm_summary_noamount_final(@extschema@.rfm_state
 CREATE AGGREGATE @extschema@.rfm_summary(ts timestamptz, amount numeric, observation_end timestamptz) (
 	SFUNC = @extschema@.rfm_summary_transfn,
 	STYPE = @extschema@.rfm_state,
-	SSPACE = 96,
+	SSPACE = 128,
 	FINALFUNC = @extschema@.rfm_summary_final,
 	COMBINEFUNC = @extschema@.rfm_summary_combine,
 	PARALLEL = SAFE
@@ -109,7 +109,7 @@ COMMENT ON AGGREGATE @extschema@.rfm_summary(timestamptz, numeric, timestamptz) 
 CREATE AGGREGATE @extschema@.rfm_summary(ts timestamptz, amount numeric, observation_end timestamptz, unit text) (
 	SFUNC = @extschema@.rfm_summary_transfn,
 	STYPE = @extschema@.rfm_state,
-	SSPACE = 96,
+	SSPACE = 128,
 	FINALFUNC = @extschema@.rfm_summary_final,
 	COMBINEFUNC = @extschema@.rfm_summary_combine,
 	PARALLEL = SAFE
@@ -120,7 +120,7 @@ COMMENT ON AGGREGATE @extschema@.rfm_summary(timestamptz, numeric, timestamptz, 
 CREATE AGGREGATE @extschema@.rfm_summary(ts timestamptz, observation_end timestamptz) (
 	SFUNC = @extschema@.rfm_summary_noamount_transfn,
 	STYPE = @extschema@.rfm_state,
-	SSPACE = 96,
+	SSPACE = 128,
 	FINALFUNC = @extschema@.rfm_summary_noamount_final,
 	COMBINEFUNC = @extschema@.rfm_summary_combine,
 	PARALLEL = SAFE
