@@ -24,7 +24,7 @@ SELECT clcm.gamma_gamma_fit_trans('bgnbd;penalizer=0.1;[1,2,3,4]'::clcm.btyd_fit
 SELECT clcm.pareto_nbd_fit_final('bgnbd;penalizer=0;[1,2,3,4]'::clcm.btyd_fit_state);
 
 -- harden-5: aggregate support functions called as plain functions
--- (0A000, was XX000)
+-- (were XX000; now they work as plain functions, NULL in, NULL out)
 SELECT clcm.markov_accum(NULL, 'new'::clcm.lifecycle_stage, 'active'::clcm.lifecycle_stage);
 SELECT clcm.markov_combine(NULL::clcm.markov, NULL::clcm.markov);
 SELECT clcm.survival_sfunc(NULL, 1, true);
