@@ -35,7 +35,7 @@ REGRESS_RFM = rfm_summary rfm_cdnow rfm_errors rfm_parallel rfm_score clv_simple
 REGRESS_ACTIVITY = markov_basic funnel_basic rule_validation activity_lifecycle activity_models activity_statement activity_misconfig activity_search_path
 
 # hardening, upgrade
-REGRESS_HARDEN =
+REGRESS_HARDEN = harden_privileges harden_cancel upgrade harden_findings harden_search_path harden_sweep
 
 REGRESS = install $(REGRESS_STAGE) $(REGRESS_COHORT) $(REGRESS_BTYD) \
 	$(REGRESS_RFM) $(REGRESS_ACTIVITY) $(REGRESS_HARDEN)
@@ -92,3 +92,10 @@ fuzz:
 # make bench BENCH=guard   runs test/bench/guard.sh on a scratch cluster
 bench:
 	bash test/harness.sh bench $(BENCH)
+
+# libFuzzer over the text input functions of clcm's types, built outside
+# the server with clang -fsanitize=fuzzer,address,undefined
+# (FUZZ_SECONDS=20 per type; test/fuzz/run_parsers.sh)
+.PHONY: fuzz-parsers
+fuzz-parsers:
+	bash test/fuzz/run_parsers.sh

@@ -1429,6 +1429,9 @@ Bfgs(FitProblem *fp, const double *theta0,
 				j;
 
 	memset(&res, 0, sizeof(res));
+	/* unknown past objective values never look like a stall */
+	for (i = 0; i < BTYD_STALL_WINDOW; i++)
+		fhist[i] = INFINITY;
 	memcpy(x, theta0, sizeof(double) * n);
 	for (i = 0; i < n; i++)
 		for (j = 0; j < n; j++)

@@ -709,6 +709,22 @@ RetFlush(RetState *st)
 	b->npend = 0;
 }
 
+/*
+ * Add a revenue amount to a sum; a sum that overflows double precision is
+ * an error (an infinite revenue would print as text that cannot be read
+ * back, and means nothing).
+ */
+static inline void
+RetAddRevenue(float8 *sum, float8 amount)
+{
+	*sum += amount;
+	if (unlikely(isinf(*sum)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("retention revenue is out of range"),
+				 errdetail("A sum of amounts overflows double precision.")));
+}
+
 /* add amount to period p of e's revenue */
 static void
 RetEntryAddRev(RetState *st, RetEntry *e, int32 p, float8 amount)
@@ -720,7 +736,7 @@ RetEntryAddRev(RetState *st, RetEntry *e, int32 p, float8 amount)
 		for (int i = r->n - 1; i >= 0; i--)
 			if (r->items[i].period == p)
 			{
-				r->items[i].amount += amount;
+				RetAddRevenue(&r->items[i].amount, amount);
 				return;
 			}
 	}
@@ -1407,7 +1423,7 @@ RetMatAddCustomer(RetentionMatrix *m, const int32 *ps, int32 np,
 		lastk[row + (lastp - cp)]++;
 		for (int32 j = 0; revs && j < nrev; j++)
 			if (rev[j].period >= cp)
-				revs[row + (rev[j].period - cp)] += rev[j].amount;
+				RetAddRevenue(&revs[row + (rev[j].period - cp)], rev[j].amount);
 	}
 }
 
@@ -1446,7 +1462,7 @@ RetMatAddMatrix(RetentionMatrix *dst, RetentionMatrix *src)
 			dact[drow + k] += sact[srow + k];
 			dlast[drow + k] += slast[srow + k];
 			if (drev)
-				drev[drow + k] += srev[srow + k];
+				RetAddRevenue(&drev[drow + k], srev[srow + k]);
 		}
 	}
 	if (src->complete > dst->complete)
@@ -2296,6 +2312,14 @@ clcm_retention_matrix_in(PG_FUNCTION_ARGS)
 	if ((int64) last - first + 1 > 1000000 ||
 		RetNCells((int64) last - first + 1) > RET_MAX_CELLS)
 		RetSyntaxError(ps.type, input, "The matrix has too many cells.");
+	/*
+	 * Every list item takes at least two characters: refuse dimensions the
+	 * text cannot hold before allocating the matrix (a short literal must
+	 * not make the backend allocate hundreds of megabytes).
+	 */
+	if ((int64) strlen(input) / 2 <
+		((int64) last - first + 1) + RetNCells((int64) last - first + 1) * (revenue ? 3 : 2))
+		RetSyntaxError(ps.type, input, "The lists are shorter than the dimensions.");
 	m = RetMatAlloc(cfg.unit, cfg.week_start, cfg.flags, cfg.as_of, cfg.tzname,
 					first, last, complete, end);
 	ncoh = RetMatNCoh(m);
