@@ -252,7 +252,9 @@ RfmFloorDiv(int64 a, int64 b)
 
 /*
  * RfmSlowDay is the reference conversion, as timestamptz_date() does it.
+ * Only assertions use it (they check the cached fast path against it).
  */
+#ifdef USE_ASSERT_CHECKING
 static int32
 RfmSlowDay(TimestampTz ts)
 {
@@ -266,6 +268,7 @@ RfmSlowDay(TimestampTz ts)
 				 errmsg("timestamp out of range")));
 	return date2j(tt.tm_year, tt.tm_mon, tt.tm_mday) - POSTGRES_EPOCH_JDATE;
 }
+#endif
 
 /*
  * RfmTzMiss computes the UTC offset at ts and the interval [ts, next

@@ -100,6 +100,13 @@ setup() {
 		-cf - . | tar -C "$WORK" -xf -
 	[ ${#RUN[@]} = 0 ] || chown -R "$TEST_USER" "$T"
 
+	# A build without assertions first: code used only by Assert() must
+	# not break a plain PGXS build with warnings as errors.
+	say "building clcm without assertions (warnings as errors)"
+	"${RUN[@]}" make -s -C "$WORK" PG_CONFIG="$PG_CONFIG_PRIV" \
+		PG_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter" >"$T/build.log" 2>&1 \
+		|| { cat "$T/build.log"; die "build without assertions failed"; }
+	"${RUN[@]}" make -s -C "$WORK" PG_CONFIG="$PG_CONFIG_PRIV" clean >/dev/null 2>&1
 	say "building clcm (PG_CFLAGS=$STRICT_CFLAGS)"
 	"${RUN[@]}" make -s -C "$WORK" PG_CONFIG="$PG_CONFIG_PRIV" PG_CFLAGS="$STRICT_CFLAGS" >"$T/build.log" 2>&1 \
 		|| { cat "$T/build.log"; die "build failed"; }
