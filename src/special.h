@@ -2,7 +2,8 @@
  *
  * special.h
  *	  Special functions used by the BTYD models: digamma, log-beta,
- *	  log-sum-exp and the Gaussian hypergeometric function 2F1.
+ *	  log-sum-exp, the Gaussian hypergeometric function 2F1 and long sums
+ *	  of Gamma-function ratios.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,5 +30,13 @@ extern double clcm_hyp2f1_log(double a, double b, double c, double z,
 
 /* 2F1(a, b; c; z) as a plain double (may overflow to infinity) */
 extern double clcm_hyp2f1(double a, double b, double c, double z);
+
+/*
+ * sum_{i=k}^{m} prod_j Gamma(i+a_j)/Gamma(i+b_j), divided by the term at
+ * i = k, by Euler-Maclaurin summation: for the smooth far part of a long
+ * hypergeometric-type sum (see special.c for the conditions on k).
+ */
+extern double clcm_gamma_ratio_sum(const double *a, const double *b,
+								   int npairs, double k, double m);
 
 #endif							/* CLCM_SPECIAL_H */

@@ -25,10 +25,16 @@ SELECT ('bgnbd;penalizer=0;[' || string_agg(format('%s,%s,%s,1', f, r, t), ';') 
 			   200 + g % 53 AS t
 		  FROM generate_series(1, 30000) g) x});
 
+# a 96 MB state literal (12M rows): parsing it takes seconds, in clcm's loop
+$node->safe_psql('postgres', q{
+CREATE TABLE lit AS
+SELECT 'bgnbd;penalizer=0;[' || repeat('1,2,3,1;', 12000000) || '1,2,3,1]' AS t});
 my %cases = (
 	'bgnbd fit (final function)' => 'SELECT clcm.bgnbd_fit_final(s) FROM st',
 	'pareto_nbd fit (final function)' =>
 	  "SELECT clcm.pareto_nbd_fit_final(('pareto_nbd' || substr(s::text, 6))::clcm.btyd_fit_state) FROM st",
+	'btyd_fit_state text input (12M-row literal)' =>
+	  "SELECT (t::clcm.btyd_fit_state) IS NOT NULL FROM lit",
 	'retention scan (50M rows)' =>
 	  "SELECT clcm.retention(g % 100000, timestamptz '2020-01-01' + g * interval '1 second', 'day') FROM generate_series(1, 50000000) g",
 );
