@@ -131,6 +131,16 @@ SELECT abs((SELECT d FROM d WHERE n = 4259)
        AS no_jump_at_switch,
        (SELECT bool_and(d < 0) FROM d WHERE n > 4257) AS decreasing_in_n;
 
+-- harden-15: a Pareto/NBD fit that runs off to huge parameters reported
+-- ll = +4224571 (2F1 wrong at large parameters, z > 0.9).  The model's
+-- likelihood is a mixture of the individual one,
+--   lambda^x mu/(lambda+mu) e^-(lambda+mu)tx + lambda^(x+1)/(lambda+mu) e^-(lambda+mu)T
+--   <= lambda^2 e^(-lambda/2) + lambda^2 e^(-2 lambda) <= 16/e^2 + 1/e^2
+-- for x = 2, tx = 0.5, T = 2, so ll over 2 such customers is at most
+-- 2 ln(17/e^2) = 1.67.
+SELECT (clcm.params(clcm.pareto_nbd_fit(2, 0.5, 2))->>'ll')::float8 < 1.67 AS ll_plausible
+  FROM generate_series(1, 2);
+
 -- harden-2: degenerate data.  The fits stop quickly (run-off and crawl
 -- detection, line search without numeric gradients) with converged=false
 -- and a WARNING.
