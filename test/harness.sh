@@ -150,7 +150,7 @@ setup() {
 			--log-file='$T/valgrind.%p.log' \
 			'$PGBIN/postgres' -D '$T/data' >'$T/server.log' 2>&1 &"
 		local i
-		for i in $(seq 1 120); do
+		for i in $(seq 1 600); do
 			"$PGBIN/pg_isready" -q -h "$T/sock" -p 5432 && break
 			grep -qs FATAL "$T"/valgrind.*.log && break
 			sleep 1
