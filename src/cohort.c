@@ -8,13 +8,26 @@
  * Design.  A retention matrix needs, per customer, the set of calendar
  * periods the customer was active in; only when every row has been seen
  * is the customer's cohort (first period) known.  The one-call aggregate
- * therefore keeps an open-addressing hash table keyed by customer id
- * (linear probing, power-of-two size, no per-row palloc) whose entries
+ * therefore keeps a hash table keyed by customer id whose 32-byte entries
  * hold a bitmap of active periods (two 64-bit words inline, a palloc'd
  * array beyond that).  The bitmap is aligned to multiples of 64 periods,
  * so extending it to earlier periods is a word move, never a bit shift.
- * The final function walks the table once and adds each customer to a
- * dense triangle of cells (cohort i, offset k).
+ *
+ * With a million customers one table is ~64 MB and every row would cost
+ * a cache and TLB miss, so the state is radix-partitioned: each row (id
+ * or id hash, period) is appended to the buffer of its partition (hash
+ * bits 56..63, 256 partitions once the state has more than
+ * RET_SPLIT_COUNT customers, one before), a sequential write.  When the
+ * buffered rows reach a budget (twice the customers seen, at least 64k
+ * rows) every partition folds its buffer into its OWN open-addressing
+ * table (linear probing, power of two, load <= 0.7), which is small
+ * enough (~256 kB at 1M customers) to stay in L2 while its rows are
+ * folded.  Tables grow independently.  A customer's rows stay in arrival
+ * order within its partition, so revenue sums are added in the same
+ * order as without buffering.  Final, serialize and combine walk the
+ * partitions in order; a combine inserts partition by partition too.
+ * The final function adds each customer to a dense triangle of cells
+ * (cohort i, offset k).
  *
  * The two-level form moves the per-customer state out of the aggregate:
  * clcm.retention_activity(ts, ...) grouped by customer yields a small
