@@ -1022,7 +1022,9 @@ RetPartRowsGrow(RetState *st, RetPart *part)
 	uint32		newcap;
 
 	if (part->rowcap >= PG_UINT32_MAX / 2)
-		elog(ERROR, "retention row buffer overflow");	/* budget prevents this */
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many retention rows buffered for one partition")));
 	newcap = part->rowcap == 0 ? RET_ROWS_INITIAL : part->rowcap * 2;
 	if (part->rows == NULL)
 		part->rows = MemoryContextAllocHuge(st->mcxt, sizeof(RetRow) * (Size) newcap);
