@@ -44,6 +44,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/mman.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -192,6 +193,10 @@ typedef struct RetState
 	Size		scratch_len;
 	Size		scratch_cap;
 	RetDayCache *dc;
+	/* partition arrays of a split state come from big blocks (RetAlloc) */
+	char	   *slab;			/* next free byte of the current block */
+	Size		slab_left;
+	void	   *slab_free[64];	/* freed arrays by log2 of their size */
 } RetState;
 
 /* partitions once the state is big: 256 tables, selected by hash bits 56..63 */
@@ -208,6 +213,11 @@ typedef struct RetState
 #define RET_ROWS_INITIAL	64
 /* prefetch distance (rows) while folding */
 #define RET_PREFETCH		8
+
+/* blocks of partition arrays: size, alignment (a huge page), largest array */
+#define RET_SLAB_BLOCK		((Size) 32 * 1024 * 1024)
+#define RET_SLAB_ALIGN		((Size) 2 * 1024 * 1024)
+#define RET_SLAB_MAXOBJ		((Size) 4 * 1024 * 1024)
 
 #define RET_INITIAL_CAP		64
 #define RET_ARENA_CHUNK		(64 * 1024)
@@ -545,6 +555,71 @@ RetBudget(const RetState *st)
 	return Max((uint64) RET_BUDGET_MIN, st->count * RET_BUDGET_PER_CUST);
 }
 
+/*
+ * Allocate a partition array (table, revenue slots, row buffer) of a
+ * power-of-two size.  Once the state is split, arrays come from 32 MB
+ * blocks aligned to 2 MB and marked for transparent huge pages: hundreds
+ * of small tables and buffers that grow by doubling would otherwise touch
+ * fresh 4 kB pages all the time, and a page fault costs more than the
+ * work on the page.  Freed arrays are kept in per-size free lists and
+ * reused (the partitions grow in step, so sizes repeat); the blocks go
+ * back with the aggregate context.
+ */
+static void *
+RetAlloc(RetState *st, Size size, bool zero)
+{
+	void	   *p;
+	int			c;
+
+	if (st->pbits == 0 || size > RET_SLAB_MAXOBJ)
+		return MemoryContextAllocExtended(st->mcxt, size,
+										  MCXT_ALLOC_HUGE | (zero ? MCXT_ALLOC_ZERO : 0));
+	Assert(size >= sizeof(void *) && (size & (size - 1)) == 0);
+	c = pg_leftmost_one_pos64(size);
+	if (st->slab_free[c] != NULL)
+	{
+		p = st->slab_free[c];
+		st->slab_free[c] = *(void **) p;
+	}
+	else
+	{
+		if (size > st->slab_left)
+		{
+			char	   *raw = MemoryContextAllocHuge(st->mcxt, RET_SLAB_BLOCK + RET_SLAB_ALIGN);
+
+			st->slab = (char *) TYPEALIGN(RET_SLAB_ALIGN, raw);
+			st->slab_left = RET_SLAB_BLOCK;
+#ifdef MADV_HUGEPAGE
+			(void) madvise(st->slab, RET_SLAB_BLOCK, MADV_HUGEPAGE);	/* a hint */
+#endif
+		}
+		p = st->slab;
+		st->slab += size;
+		st->slab_left -= size;
+	}
+	if (zero)
+		memset(p, 0, size);
+	return p;
+}
+
+/* release an array allocated by RetAlloc with the same size */
+static void
+RetFree(RetState *st, void *p, Size size)
+{
+	int			c;
+
+	if (p == NULL)
+		return;
+	if (st->pbits == 0 || size > RET_SLAB_MAXOBJ)
+	{
+		pfree(p);
+		return;
+	}
+	c = pg_leftmost_one_pos64(size);
+	*(void **) p = st->slab_free[c];
+	st->slab_free[c] = p;
+}
+
 /* allocate and initialize a state in the aggregate context */
 static RetState *
 RetStateCreate(MemoryContext mcxt, int keykind)
@@ -613,11 +688,9 @@ RetPartGrow(RetState *st, RetPart *part)
 	RetEntry   *nt;
 	RetRev	  **nr = NULL;
 
-	nt = MemoryContextAllocExtended(st->mcxt, mul_size(sizeof(RetEntry), newcap),
-									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	nt = RetAlloc(st, mul_size(sizeof(RetEntry), newcap), true);
 	if (revenue)
-		nr = MemoryContextAllocExtended(st->mcxt, mul_size(sizeof(RetRev *), newcap),
-										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		nr = RetAlloc(st, mul_size(sizeof(RetRev *), newcap), true);
 	for (uint64 i = 0; i < part->cap; i++)
 	{
 		RetEntry   *e = &part->table[i];
@@ -634,10 +707,8 @@ RetPartGrow(RetState *st, RetPart *part)
 		if (revenue)
 			nr[j] = part->rev[i];
 	}
-	if (part->table)
-		pfree(part->table);
-	if (part->rev)
-		pfree(part->rev);
+	RetFree(st, part->table, sizeof(RetEntry) * part->cap);
+	RetFree(st, part->rev, sizeof(RetRev *) * part->cap);
 	part->table = nt;
 	part->rev = nr;
 	part->cap = newcap;
@@ -1020,22 +1091,27 @@ static void
 RetPartRowsGrow(RetState *st, RetPart *part)
 {
 	uint32		newcap;
+	RetRow	   *rows;
 
 	if (part->rowcap >= PG_UINT32_MAX / 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many retention rows buffered for one partition")));
+
 	newcap = part->rowcap == 0 ? RET_ROWS_INITIAL : part->rowcap * 2;
-	if (part->rows == NULL)
-		part->rows = MemoryContextAllocHuge(st->mcxt, sizeof(RetRow) * (Size) newcap);
-	else
-		part->rows = repalloc_huge(part->rows, sizeof(RetRow) * (Size) newcap);
+	rows = RetAlloc(st, sizeof(RetRow) * (Size) newcap, false);
+	if (part->nrows > 0)
+		memcpy(rows, part->rows, sizeof(RetRow) * part->nrows);
+	RetFree(st, part->rows, sizeof(RetRow) * (Size) part->rowcap);
+	part->rows = rows;
 	if (st->cfg.flags & RF_REVENUE)
 	{
-		if (part->amt == NULL)
-			part->amt = MemoryContextAllocHuge(st->mcxt, sizeof(float8) * (Size) newcap);
-		else
-			part->amt = repalloc_huge(part->amt, sizeof(float8) * (Size) newcap);
+		float8	   *amt = RetAlloc(st, sizeof(float8) * (Size) newcap, false);
+
+		if (part->nrows > 0)
+			memcpy(amt, part->amt, sizeof(float8) * part->nrows);
+		RetFree(st, part->amt, sizeof(float8) * (Size) part->rowcap);
+		part->amt = amt;
 	}
 	part->rowcap = newcap;
 }
