@@ -24,8 +24,12 @@
  * enough (~256 kB at 1M customers) to stay in L2 while its rows are
  * folded.  Tables grow independently.  A customer's rows stay in arrival
  * order within its partition, so revenue sums are added in the same
- * order as without buffering.  Final, serialize and combine walk the
- * partitions in order; a combine inserts partition by partition too.
+ * order as without buffering.  The partition arrays of a split state
+ * come from 32 MB blocks aligned to 2 MB with a huge-page hint (RetAlloc),
+ * with free lists for arrays left behind by growth: page faults, not
+ * cache misses, were then the largest cost.  Final, serialize and
+ * combine walk the partitions in order; a combine inserts partition by
+ * partition too.
  * The final function adds each customer to a dense triangle of cells
  * (cohort i, offset k).
  *
