@@ -25,7 +25,7 @@
  * folded.  Tables grow independently.  A customer's rows stay in arrival
  * order within its partition, so revenue sums are added in the same
  * order as without buffering.  The partition arrays of a split state
- * come from 32 MB blocks aligned to 2 MB with a huge-page hint (RetAlloc),
+ * come from 4-32 MB blocks aligned to 2 MB with a huge-page hint (RetAlloc),
  * with free lists for arrays left behind by growth: page faults, not
  * cache misses, were then the largest cost.  Final, serialize and
  * combine walk the partitions in order; a combine inserts partition by
@@ -200,6 +200,7 @@ typedef struct RetState
 	/* partition arrays of a split state come from big blocks (RetAlloc) */
 	char	   *slab;			/* next free byte of the current block */
 	Size		slab_left;
+	Size		slab_total;		/* bytes of all blocks */
 	void	   *slab_free[64];	/* freed arrays by log2 of their size */
 } RetState;
 
@@ -218,7 +219,11 @@ typedef struct RetState
 /* prefetch distance (rows) while folding */
 #define RET_PREFETCH		8
 
-/* blocks of partition arrays: size, alignment (a huge page), largest array */
+/*
+ * blocks of partition arrays: first and largest block size (blocks grow
+ * with the state), alignment (a huge page), largest array
+ */
+#define RET_SLAB_FIRST		((Size) 4 * 1024 * 1024)
 #define RET_SLAB_BLOCK		((Size) 32 * 1024 * 1024)
 #define RET_SLAB_ALIGN		((Size) 2 * 1024 * 1024)
 #define RET_SLAB_MAXOBJ		((Size) 4 * 1024 * 1024)
@@ -561,8 +566,9 @@ RetBudget(const RetState *st)
 
 /*
  * Allocate a partition array (table, revenue slots, row buffer) of a
- * power-of-two size.  Once the state is split, arrays come from 32 MB
- * blocks aligned to 2 MB and marked for transparent huge pages: hundreds
+ * power-of-two size.  Once the state is split, arrays come from blocks
+ * (4 MB, growing with the state up to 32 MB) aligned to 2 MB and marked
+ * for transparent huge pages: hundreds
  * of small tables and buffers that grow by doubling would otherwise touch
  * fresh 4 kB pages all the time, and a page fault costs more than the
  * work on the page.  Freed arrays are kept in per-size free lists and
@@ -589,12 +595,14 @@ RetAlloc(RetState *st, Size size, bool zero)
 	{
 		if (size > st->slab_left)
 		{
-			char	   *raw = MemoryContextAllocHuge(st->mcxt, RET_SLAB_BLOCK + RET_SLAB_ALIGN);
+			Size		bsize = Min(RET_SLAB_BLOCK, Max(RET_SLAB_FIRST, st->slab_total));
+			char	   *raw = MemoryContextAllocHuge(st->mcxt, bsize + RET_SLAB_ALIGN);
 
 			st->slab = (char *) TYPEALIGN(RET_SLAB_ALIGN, raw);
-			st->slab_left = RET_SLAB_BLOCK;
+			st->slab_left = bsize;
+			st->slab_total += bsize;
 #ifdef MADV_HUGEPAGE
-			(void) madvise(st->slab, RET_SLAB_BLOCK, MADV_HUGEPAGE);	/* a hint */
+			(void) madvise(st->slab, bsize, MADV_HUGEPAGE);	/* a hint */
 #endif
 		}
 		p = st->slab;
