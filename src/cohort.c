@@ -8,13 +8,30 @@
  * Design.  A retention matrix needs, per customer, the set of calendar
  * periods the customer was active in; only when every row has been seen
  * is the customer's cohort (first period) known.  The one-call aggregate
- * therefore keeps an open-addressing hash table keyed by customer id
- * (linear probing, power-of-two size, no per-row palloc) whose entries
+ * therefore keeps a hash table keyed by customer id whose 32-byte entries
  * hold a bitmap of active periods (two 64-bit words inline, a palloc'd
  * array beyond that).  The bitmap is aligned to multiples of 64 periods,
  * so extending it to earlier periods is a word move, never a bit shift.
- * The final function walks the table once and adds each customer to a
- * dense triangle of cells (cohort i, offset k).
+ *
+ * With a million customers one table is ~64 MB and every row would cost
+ * a cache and TLB miss, so the state is radix-partitioned: each row (id
+ * or id hash, period) is appended to the buffer of its partition (hash
+ * bits 56..63, 256 partitions once the state has more than
+ * RET_SPLIT_COUNT customers, one before), a sequential write.  When the
+ * buffered rows reach a budget (twice the customers seen, at least 64k
+ * rows) every partition folds its buffer into its OWN open-addressing
+ * table (linear probing, power of two, load <= 0.7), which is small
+ * enough (~256 kB at 1M customers) to stay in L2 while its rows are
+ * folded.  Tables grow independently.  A customer's rows stay in arrival
+ * order within its partition, so revenue sums are added in the same
+ * order as without buffering.  The partition arrays of a split state
+ * come from 4-32 MB blocks aligned to 2 MB with a huge-page hint (RetAlloc),
+ * with free lists for arrays left behind by growth: page faults, not
+ * cache misses, were then the largest cost.  Final, serialize and
+ * combine walk the partitions in order; a combine inserts partition by
+ * partition too.
+ * The final function adds each customer to a dense triangle of cells
+ * (cohort i, offset k).
  *
  * The two-level form moves the per-customer state out of the aggregate:
  * clcm.retention_activity(ts, ...) grouped by customer yields a small
@@ -31,6 +48,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/mman.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -47,6 +65,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -69,27 +88,84 @@ typedef struct RetRev
 } RetRev;
 
 /*
- * One customer in the hash table.  nwords == 0 marks an empty slot.  Key:
- * the bigint id itself, or a pointer into the key arena (int32 length
- * followed by the bytes) for text and uuid ids.
+ * One customer in a partition's hash table (32 bytes).  nwords == 0 marks
+ * an empty slot.  Key: the bigint id itself, or a pointer to a RetKeyRec
+ * in the key arena for text and uuid ids.  The hash is not stored: a
+ * bigint's is recomputed (two multiplications), a text or uuid key's is in
+ * its RetKeyRec.  Revenue lives in an array parallel to the table
+ * (RetPart.rev), so head counts do not pay for it.
  */
 typedef struct RetEntry
 {
-	uint64		hash;
 	union
 	{
 		int64		i;
 		const char *p;
 	}			key;
 	int32		wbase;			/* bits[0] holds periods 64*wbase .. +63 */
-	int32		nwords;
+	uint16		nwords;			/* at most RET_MAX_WORDS */
+	uint16		tag;			/* text/uuid: hash bits 32..47 (quick reject) */
 	union
 	{
 		uint64		inl[2];
 		uint64	   *ext;
 	}			b;
-	RetRev	   *rev;
 } RetEntry;
+
+StaticAssertDecl(sizeof(RetEntry) == 32, "RetEntry should be 32 bytes");
+StaticAssertDecl(RET_MAX_WORDS <= PG_UINT16_MAX, "nwords must fit in uint16");
+
+/* a text or uuid key in the key arena */
+typedef struct RetKeyRec
+{
+	uint64		hash;
+	int32		len;
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} RetKeyRec;
+
+/*
+ * One buffered row of a one-call state (16 bytes): the bigint id, or the
+ * hash of a text/uuid id whose bytes are in the scratch buffer at koff
+ * (int32 length, then the bytes).
+ */
+typedef struct RetRow
+{
+	uint64		k;
+	int32		period;
+	uint32		koff;
+} RetRow;
+
+/*
+ * A partition of a one-call state: the customers whose hash has the
+ * partition's high bits, in their own open-addressing table (linear
+ * probing, power-of-two size, load <= 0.7), and the rows buffered for
+ * them since the last fold.
+ */
+typedef struct RetPart
+{
+	RetEntry   *table;			/* NULL until the first customer */
+	RetRev	  **rev;			/* RF_REVENUE: revenue of each slot */
+	uint64		cap;			/* slots */
+	uint64		count;			/* customers */
+	RetRow	   *rows;			/* buffered rows */
+	float8	   *amt;			/* RF_REVENUE: amount of each row, NaN = none */
+	uint32		nrows;
+	uint32		rowcap;
+} RetPart;
+
+/*
+ * Cache of the period of each local day in a window of RET_DCACHE days
+ * (computing a month or week from a day number takes divisions; the cache
+ * entry is an L1/L2 hit).  One-call states only.
+ */
+#define RET_DCACHE	4096
+
+typedef struct RetDayCache
+{
+	bool		dinit;			/* dbase is set */
+	int32		dbase;			/* day of dcache[0] */
+	int32		dcache[RET_DCACHE];	/* period + 1, 0 = not computed */
+} RetDayCache;
 
 /* aggregate state of the one-call and the level-1 aggregates */
 typedef struct RetState
@@ -107,36 +183,50 @@ typedef struct RetState
 	Datum		opts_copy;
 	/* RK_NONE: the single customer */
 	RetEntry	one;
-	/* hash table */
-	RetEntry   *table;
-	uint64		cap;
-	uint64		count;
-	char	   *arena;
+	RetRev	   *one_rev;
+	/* partitioned hash state (keykind != RK_NONE) */
+	int			pbits;			/* 0 (one partition) or RET_PART_BITS */
+	int			nparts;
+	RetPart    *parts;
+	uint64		count;			/* customers over all partitions */
+	uint64		nbuf;			/* buffered rows over all partitions */
+	uint64		budget;			/* fold when nbuf reaches this */
+	char	   *arena;			/* key arena (text/uuid) */
 	Size		arena_left;
-	/* one-call states only: row batch and day cache (see RetBatch) */
-	struct RetBatch *batch;
+	char	   *scratch;		/* keys of buffered text/uuid rows */
+	Size		scratch_len;
+	Size		scratch_cap;
+	RetDayCache *dc;
+	/* partition arrays of a split state come from big blocks (RetAlloc) */
+	char	   *slab;			/* next free byte of the current block */
+	Size		slab_left;
+	Size		slab_total;		/* bytes of all blocks */
+	void	   *slab_free[64];	/* freed arrays by log2 of their size */
 } RetState;
 
-#define RET_BATCH	64
-#define RET_DCACHE	4096
+/* partitions once the state is big: 256 tables, selected by hash bits 56..63 */
+#define RET_PART_BITS		8
+/* split the single table into partitions beyond this many customers */
+#define RET_SPLIT_COUNT		16384
+/* fold at least this many rows at a time ... */
+#define RET_BUDGET_MIN		65536
+/* ... and up to this many per customer already seen */
+#define RET_BUDGET_PER_CUST	2
+/* fold early when the buffered text/uuid keys take this many bytes */
+#define RET_SCRATCH_MAX		((Size) 64 * 1024 * 1024)
+/* rows buffered per partition at first */
+#define RET_ROWS_INITIAL	64
+/* prefetch distance (rows) while folding */
+#define RET_PREFETCH		8
 
 /*
- * Per-state helpers of the one-call aggregates, allocated on the first
- * row (level-1 states, one per customer group, do without): bigint
- * head-count rows buffered for a prefetching batch, and a cache of the
- * period of each local day in a window of RET_DCACHE days (computing a
- * month or week from a day number takes divisions; the cache entry is an
- * L1/L2 hit).
+ * blocks of partition arrays: first and largest block size (blocks grow
+ * with the state), alignment (a huge page), largest array
  */
-typedef struct RetBatch
-{
-	int			npend;
-	int64		pend_key[RET_BATCH];
-	int32		pend_period[RET_BATCH];
-	bool		dinit;			/* dbase is set */
-	int32		dbase;			/* day of dcache[0] */
-	int32		dcache[RET_DCACHE];	/* period + 1, 0 = not computed */
-} RetBatch;
+#define RET_SLAB_FIRST		((Size) 4 * 1024 * 1024)
+#define RET_SLAB_BLOCK		((Size) 32 * 1024 * 1024)
+#define RET_SLAB_ALIGN		((Size) 2 * 1024 * 1024)
+#define RET_SLAB_MAXOBJ		((Size) 4 * 1024 * 1024)
 
 #define RET_INITIAL_CAP		64
 #define RET_ARENA_CHUNK		(64 * 1024)
@@ -269,7 +359,7 @@ RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
 
 /* RetTsToPeriod through the day cache of a one-call state */
 static inline int32
-RetTsToPeriodCached(const RetCfg *cfg, RetBatch *b, TimestampTz ts)
+RetTsToPeriodCached(const RetCfg *cfg, RetDayCache *b, TimestampTz ts)
 {
 	int32		days = RetTsToDays(cfg, ts);
 	int64		off;
@@ -437,11 +527,109 @@ RetHashInt(int64 k)
 	return x;
 }
 
+/* hash of a text or uuid key */
+static inline uint64
+RetHashBytes(const char *k, int32 len)
+{
+	return hash_bytes_extended((const unsigned char *) k, len, 0);
+}
+
 /* the bitmap words of an entry */
 static inline uint64 *
 RetEntryWords(RetEntry *e)
 {
 	return e->nwords <= 2 ? e->b.inl : e->b.ext;
+}
+
+/* hash of the key of an occupied entry */
+static inline uint64
+RetEntryHash(const RetState *st, const RetEntry *e)
+{
+	if (st->keykind == RK_INT8)
+		return RetHashInt(e->key.i);
+	return ((const RetKeyRec *) e->key.p)->hash;
+}
+
+/* partition of a hash: its high bits */
+static inline int
+RetPartOf(const RetState *st, uint64 hash)
+{
+	return st->pbits == 0 ? 0 : (int) (hash >> (64 - st->pbits));
+}
+
+/* rows to buffer before the next fold */
+static inline uint64
+RetBudget(const RetState *st)
+{
+	return Max((uint64) RET_BUDGET_MIN, st->count * RET_BUDGET_PER_CUST);
+}
+
+/*
+ * Allocate a partition array (table, revenue slots, row buffer) of a
+ * power-of-two size.  Once the state is split, arrays come from blocks
+ * (4 MB, growing with the state up to 32 MB) aligned to 2 MB and marked
+ * for transparent huge pages: hundreds
+ * of small tables and buffers that grow by doubling would otherwise touch
+ * fresh 4 kB pages all the time, and a page fault costs more than the
+ * work on the page.  Freed arrays are kept in per-size free lists and
+ * reused (the partitions grow in step, so sizes repeat); the blocks go
+ * back with the aggregate context.
+ */
+static void *
+RetAlloc(RetState *st, Size size, bool zero)
+{
+	void	   *p;
+	int			c;
+
+	if (st->pbits == 0 || size > RET_SLAB_MAXOBJ)
+		return MemoryContextAllocExtended(st->mcxt, size,
+										  MCXT_ALLOC_HUGE | (zero ? MCXT_ALLOC_ZERO : 0));
+	Assert(size >= sizeof(void *) && (size & (size - 1)) == 0);
+	c = pg_leftmost_one_pos64(size);
+	if (st->slab_free[c] != NULL)
+	{
+		p = st->slab_free[c];
+		st->slab_free[c] = *(void **) p;
+	}
+	else
+	{
+		if (size > st->slab_left)
+		{
+			Size		bsize = Min(RET_SLAB_BLOCK, Max(RET_SLAB_FIRST, st->slab_total));
+			char	   *raw = MemoryContextAllocHuge(st->mcxt, bsize + RET_SLAB_ALIGN);
+
+			st->slab = (char *) TYPEALIGN(RET_SLAB_ALIGN, raw);
+			st->slab_left = bsize;
+			st->slab_total += bsize;
+#ifdef MADV_HUGEPAGE
+			(void) madvise(st->slab, bsize, MADV_HUGEPAGE);	/* a hint */
+#endif
+		}
+		p = st->slab;
+		st->slab += size;
+		st->slab_left -= size;
+	}
+	if (zero)
+		memset(p, 0, size);
+	return p;
+}
+
+/* release an array allocated by RetAlloc with the same size */
+static void
+RetFree(RetState *st, void *p, Size size)
+{
+	int			c;
+
+	if (p == NULL)
+		return;
+	if (st->pbits == 0 || size > RET_SLAB_MAXOBJ)
+	{
+		pfree(p);
+		return;
+	}
+	c = pg_leftmost_one_pos64(size);
+	*(void **) p = st->slab_free[c];
+	st->slab_free[c] = p;
 }
 
 /* allocate and initialize a state in the aggregate context */
@@ -454,128 +642,193 @@ RetStateCreate(MemoryContext mcxt, int keykind)
 	st->keykind = keykind;
 	if (keykind != RK_NONE)
 	{
-		st->cap = RET_INITIAL_CAP;
-		st->table = MemoryContextAllocZero(mcxt, sizeof(RetEntry) * st->cap);
+		st->nparts = 1;
+		st->parts = MemoryContextAllocZero(mcxt, sizeof(RetPart));
+		st->budget = RetBudget(st);
 	}
 	return st;
 }
 
-/* copy key bytes into the arena: int32 length, then the bytes */
+/* copy a key into the arena as a RetKeyRec */
 static const char *
-RetArenaKey(RetState *st, const char *k, int32 len)
+RetArenaKey(RetState *st, uint64 hash, const char *k, int32 len)
 {
-	Size		need = MAXALIGN(sizeof(int32) + len);
-	char	   *p;
+	Size		need = MAXALIGN(offsetof(RetKeyRec, data) + (Size) len);
+	RetKeyRec  *r;
 
 	if (need > st->arena_left)
 	{
 		Size		chunk = Max(need, RET_ARENA_CHUNK);
 
-		st->arena = MemoryContextAlloc(st->mcxt, chunk);
+		st->arena = MemoryContextAllocHuge(st->mcxt, chunk);
 		st->arena_left = chunk;
 	}
-	p = st->arena;
-	memcpy(p, &len, sizeof(int32));
-	memcpy(p + sizeof(int32), k, len);
+	r = (RetKeyRec *) st->arena;
+	r->hash = hash;
+	r->len = len;
+	memcpy(r->data, k, len);
 	st->arena += need;
 	st->arena_left -= need;
-	return p;
+	return (const char *) r;
 }
 
-/* does entry e hold the key (ik for RK_INT8, k/len otherwise)? */
+/* does occupied entry e hold the key (ik for RK_INT8, hash/k/len otherwise)? */
 static inline bool
-RetKeyEq(const RetState *st, const RetEntry *e, int64 ik, const char *k, int32 len)
+RetKeyEq(const RetState *st, const RetEntry *e, uint64 hash, int64 ik,
+		 const char *k, int32 len)
 {
-	int32		elen;
+	const RetKeyRec *r;
 
 	if (st->keykind == RK_INT8)
 		return e->key.i == ik;
-	memcpy(&elen, e->key.p, sizeof(int32));
-	return elen == len && memcmp(e->key.p + sizeof(int32), k, len) == 0;
+	if (e->tag != (uint16) (hash >> 32))
+		return false;
+	r = (const RetKeyRec *) e->key.p;
+	return r->hash == hash && r->len == len && memcmp(r->data, k, len) == 0;
 }
 
-/* double the table and reinsert every entry */
+/*
+ * Double the table of a partition (or create it) and reinsert its
+ * entries; the revenue array moves along.
+ */
 static void
-RetGrow(RetState *st)
+RetPartGrow(RetState *st, RetPart *part)
 {
-	uint64		newcap = st->cap * 2;
+	uint64		newcap = part->cap == 0 ? RET_INITIAL_CAP : part->cap * 2;
 	uint64		mask = newcap - 1;
+	bool		revenue = (st->cfg.flags & RF_REVENUE) != 0;
 	RetEntry   *nt;
+	RetRev	  **nr = NULL;
 
-	nt = MemoryContextAllocExtended(st->mcxt, mul_size(sizeof(RetEntry), newcap),
-									MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (uint64 i = 0; i < st->cap; i++)
+	nt = RetAlloc(st, mul_size(sizeof(RetEntry), newcap), true);
+	if (revenue)
+		nr = RetAlloc(st, mul_size(sizeof(RetRev *), newcap), true);
+	for (uint64 i = 0; i < part->cap; i++)
 	{
-		RetEntry   *e = &st->table[i];
+		RetEntry   *e = &part->table[i];
 		uint64		j;
 
 		if (e->nwords == 0)
 			continue;
-		j = e->hash & mask;
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		j = RetEntryHash(st, e) & mask;
 		while (nt[j].nwords != 0)
 			j = (j + 1) & mask;
 		nt[j] = *e;
+		if (revenue)
+			nr[j] = part->rev[i];
 	}
-	pfree(st->table);
-	st->table = nt;
-	st->cap = newcap;
+	RetFree(st, part->table, sizeof(RetEntry) * part->cap);
+	RetFree(st, part->rev, sizeof(RetRev *) * part->cap);
+	part->table = nt;
+	part->rev = nr;
+	part->cap = newcap;
 }
 
 /*
- * Make room for n more customers without growing on the way (merge,
- * deserialize), so that a large incoming state costs one table allocation
- * instead of a series of doublings.
- */
-static void
-RetReserve(RetState *st, uint64 n)
-{
-	if (st->keykind == RK_NONE)
-		return;
-	while ((st->count + n) * 10 > st->cap * 7)
-		RetGrow(st);
-}
-
-/*
- * Find or insert the entry of a customer.  A new entry is returned with
- * nwords == 0; the caller sets at least one period right away.
+ * Find or insert the entry of a customer in a partition; *slot gets its
+ * index (for the revenue array).  A new entry is returned with nwords ==
+ * 0; the caller sets at least one period right away.  The pointer is valid
+ * until the next insertion into the partition.
  */
 static RetEntry *
-RetLookup(RetState *st, uint64 hash, int64 ik, const char *k, int32 len, bool *found)
+RetPartFind(RetState *st, RetPart *part, uint64 hash, int64 ik,
+			const char *k, int32 len, uint64 *slot)
 {
 	uint64		mask;
 	uint64		j;
 
-	if (st->keykind == RK_NONE)
-	{
-		*found = st->one.nwords != 0;
-		return &st->one;
-	}
-	if ((st->count + 1) * 10 > st->cap * 7)
-		RetGrow(st);
-	mask = st->cap - 1;
+	if ((part->count + 1) * 10 > part->cap * 7)
+		RetPartGrow(st, part);
+	mask = part->cap - 1;
 	j = hash & mask;
 	for (;;)
 	{
-		RetEntry   *e = &st->table[j];
+		RetEntry   *e = &part->table[j];
 
 		if (e->nwords == 0)
 		{
-			e->hash = hash;
 			if (st->keykind == RK_INT8)
 				e->key.i = ik;
 			else
-				e->key.p = RetArenaKey(st, k, len);
+			{
+				e->key.p = RetArenaKey(st, hash, k, len);
+				e->tag = (uint16) (hash >> 32);
+			}
+			part->count++;
 			st->count++;
-			*found = false;
+			*slot = j;
 			return e;
 		}
-		if (e->hash == hash && RetKeyEq(st, e, ik, k, len))
+		if (RetKeyEq(st, e, hash, ik, k, len))
 		{
-			*found = true;
+			*slot = j;
 			return e;
 		}
 		j = (j + 1) & mask;
 	}
+}
+
+/*
+ * Split the single table of a state that has grown past RET_SPLIT_COUNT
+ * customers into 2^RET_PART_BITS partitions.  No rows may be buffered.
+ */
+static void
+RetSplit(RetState *st)
+{
+	RetPart    *old = &st->parts[0];
+	int			nparts = 1 << RET_PART_BITS;
+	bool		revenue = (st->cfg.flags & RF_REVENUE) != 0;
+	RetPart    *np;
+
+	Assert(st->pbits == 0 && st->nbuf == 0 && old->nrows == 0);
+	np = MemoryContextAllocZero(st->mcxt, sizeof(RetPart) * nparts);
+	st->pbits = RET_PART_BITS;
+	st->nparts = nparts;
+	for (uint64 i = 0; i < old->cap; i++)
+	{
+		RetEntry   *e = &old->table[i];
+		uint64		hash;
+		RetPart    *part;
+		uint64		j;
+
+		if (e->nwords == 0)
+			continue;
+		hash = RetEntryHash(st, e);
+		part = &np[RetPartOf(st, hash)];
+		if ((part->count + 1) * 10 > part->cap * 7)
+			RetPartGrow(st, part);
+		j = hash & (part->cap - 1);
+		while (part->table[j].nwords != 0)
+			j = (j + 1) & (part->cap - 1);
+		part->table[j] = *e;
+		if (revenue)
+			part->rev[j] = old->rev[i];
+		part->count++;
+	}
+	if (old->table)
+		pfree(old->table);
+	if (old->rev)
+		pfree(old->rev);
+	if (old->rows)
+		pfree(old->rows);
+	if (old->amt)
+		pfree(old->amt);
+	pfree(st->parts);
+	st->parts = np;
+}
+
+/*
+ * Make room for n more customers (merge, deserialize): split now when the
+ * state will be big, so that entries are inserted into the partitions.
+ */
+static void
+RetReserve(RetState *st, uint64 n)
+{
+	if (st->keykind != RK_NONE && st->pbits == 0 && st->nbuf == 0 &&
+		st->count + n > RET_SPLIT_COUNT)
+		RetSplit(st);
 }
 
 /*
@@ -610,6 +863,8 @@ RetEntryCover(RetState *st, RetEntry *e, int32 lo, int32 hi)
 	if (e->nwords == 0)
 	{
 		n = hi - lo + 1;
+		if (n > RET_MAX_WORDS)
+			RetTooManyPeriods((int64) n * 64);
 		e->wbase = lo;
 		if (n <= 2)
 		{
@@ -656,57 +911,9 @@ RetEntrySet(RetState *st, RetEntry *e, int32 p)
 {
 	int32		w = RetWord(p);
 
-	if (e->nwords == 0 || w < e->wbase || w >= e->wbase + e->nwords)
+	if (unlikely(e->nwords == 0 || w < e->wbase || w >= e->wbase + e->nwords))
 		RetEntryCover(st, e, w, w);
 	RetEntryWords(e)[w - e->wbase] |= RetBit(p);
-}
-
-/*
- * Process the buffered rows of a bigint head-count state.  Looking up a
- * random customer in a large table costs a cache miss; computing the slots
- * of a whole batch first and prefetching them lets those misses overlap.
- */
-static void
-RetFlush(RetState *st)
-{
-	uint64		hash[RET_BATCH];
-	uint64		mask;
-	RetBatch   *b = st->batch;
-	int			n = b ? b->npend : 0;
-
-	if (n == 0)
-		return;
-	while ((st->count + n) * 10 > st->cap * 7)
-		RetGrow(st);
-	mask = st->cap - 1;
-	for (int i = 0; i < n; i++)
-	{
-		hash[i] = RetHashInt(b->pend_key[i]);
-		__builtin_prefetch(&st->table[hash[i] & mask]);
-	}
-	for (int i = 0; i < n; i++)
-	{
-		uint64		j = hash[i] & mask;
-		int64		ik = b->pend_key[i];
-		RetEntry   *e;
-
-		for (;;)
-		{
-			e = &st->table[j];
-			if (e->nwords == 0)
-			{
-				e->hash = hash[i];
-				e->key.i = ik;
-				st->count++;
-				break;
-			}
-			if (e->key.i == ik)
-				break;
-			j = (j + 1) & mask;
-		}
-		RetEntrySet(st, e, b->pend_period[i]);
-	}
-	b->npend = 0;
 }
 
 /*
@@ -725,11 +932,11 @@ RetAddRevenue(float8 *sum, float8 amount)
 				 errdetail("A sum of amounts overflows double precision.")));
 }
 
-/* add amount to period p of e's revenue */
+/* add amount to period p of a customer's revenue list *rp */
 static void
-RetEntryAddRev(RetState *st, RetEntry *e, int32 p, float8 amount)
+RetEntryAddRev(RetState *st, RetRev **rp, int32 p, float8 amount)
 {
-	RetRev	   *r = e->rev;
+	RetRev	   *r = *rp;
 
 	if (r != NULL)
 	{
@@ -746,20 +953,225 @@ RetEntryAddRev(RetState *st, RetEntry *e, int32 p, float8 amount)
 		Size		sz = offsetof(RetRev, items) + sizeof(RetRevItem) * (Size) cap;
 
 		if (r == NULL)
-		{
 			r = MemoryContextAllocZero(st->mcxt, sz);
-		}
 		else
-		{
 			r = repalloc(r, sz);
-		}
 		r->cap = cap;
-		e->rev = r;
+		*rp = r;
 	}
 	r->items[r->n].period = p;
 	r->items[r->n].pad = 0;
 	r->items[r->n].amount = amount;
 	r->n++;
+}
+
+/*
+ * Fold the buffered rows of a bigint head-count partition into its table.
+ * The slot of a row a few rows ahead is prefetched; the table is small
+ * (a partition's), so it stays in the CPU cache while its rows are folded.
+ */
+static void
+RetPartFoldInt(RetState *st, RetPart *part)
+{
+	RetRow	   *rows = part->rows;
+	uint32		n = part->nrows;
+	RetEntry   *table;
+	uint64		mask;
+
+	if (part->cap == 0)
+		RetPartGrow(st, part);
+	table = part->table;
+	mask = part->cap - 1;
+	for (uint32 i = 0; i < n; i++)
+	{
+		int64		ik = (int64) rows[i].k;
+		uint64		j;
+		RetEntry   *e;
+
+		if (i + RET_PREFETCH < n)
+			__builtin_prefetch(&table[RetHashInt((int64) rows[i + RET_PREFETCH].k) & mask]);
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		j = RetHashInt(ik) & mask;
+		for (;;)
+		{
+			e = &table[j];
+			if (e->nwords == 0)
+			{
+				if (unlikely((part->count + 1) * 10 > part->cap * 7))
+				{
+					RetPartGrow(st, part);
+					table = part->table;
+					mask = part->cap - 1;
+					j = RetHashInt(ik) & mask;
+					continue;
+				}
+				e->key.i = ik;
+				part->count++;
+				st->count++;
+				break;
+			}
+			if (e->key.i == ik)
+				break;
+			j = (j + 1) & mask;
+		}
+		RetEntrySet(st, e, rows[i].period);
+	}
+	part->nrows = 0;
+}
+
+/* fold the buffered rows of any other partition (text/uuid keys, revenue) */
+static void
+RetPartFoldAny(RetState *st, RetPart *part)
+{
+	RetRow	   *rows = part->rows;
+	uint32		n = part->nrows;
+	bool		revenue = (st->cfg.flags & RF_REVENUE) != 0;
+	bool		intkey = (st->keykind == RK_INT8);
+
+	for (uint32 i = 0; i < n; i++)
+	{
+		uint64		hash;
+		int64		ik = 0;
+		const char *k = NULL;
+		int32		len = 0;
+		uint64		slot;
+		RetEntry   *e;
+
+		if (i + RET_PREFETCH < n && part->cap > 0)
+		{
+			uint64		h2 = rows[i + RET_PREFETCH].k;
+
+			if (intkey)
+				h2 = RetHashInt((int64) h2);
+			__builtin_prefetch(&part->table[h2 & (part->cap - 1)]);
+		}
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		if (intkey)
+		{
+			ik = (int64) rows[i].k;
+			hash = RetHashInt(ik);
+		}
+		else
+		{
+			hash = rows[i].k;
+			memcpy(&len, st->scratch + rows[i].koff, sizeof(int32));
+			k = st->scratch + rows[i].koff + sizeof(int32);
+		}
+		e = RetPartFind(st, part, hash, ik, k, len, &slot);
+		RetEntrySet(st, e, rows[i].period);
+		if (revenue && !isnan(part->amt[i]))
+			RetEntryAddRev(st, &part->rev[slot], rows[i].period, part->amt[i]);
+	}
+	part->nrows = 0;
+}
+
+/*
+ * Fold every partition's buffered rows into its table, then split a state
+ * that has become big and set the next budget.
+ */
+static void
+RetFlush(RetState *st)
+{
+	bool		fast;
+
+	if (st->keykind == RK_NONE || st->nbuf == 0)
+		return;
+	fast = (st->keykind == RK_INT8 && !(st->cfg.flags & RF_REVENUE));
+	for (int p = 0; p < st->nparts; p++)
+	{
+		RetPart    *part = &st->parts[p];
+
+		if (part->nrows == 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		if (fast)
+			RetPartFoldInt(st, part);
+		else
+			RetPartFoldAny(st, part);
+	}
+	st->nbuf = 0;
+	st->scratch_len = 0;
+	if (st->pbits == 0 && st->count > RET_SPLIT_COUNT)
+		RetSplit(st);
+	st->budget = RetBudget(st);
+}
+
+/* room for one more buffered row in a partition */
+static void
+RetPartRowsGrow(RetState *st, RetPart *part)
+{
+	uint32		newcap;
+	RetRow	   *rows;
+
+	if (part->rowcap >= PG_UINT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many retention rows buffered for one partition")));
+
+	newcap = part->rowcap == 0 ? RET_ROWS_INITIAL : part->rowcap * 2;
+	rows = RetAlloc(st, sizeof(RetRow) * (Size) newcap, false);
+	if (part->nrows > 0)
+		memcpy(rows, part->rows, sizeof(RetRow) * part->nrows);
+	RetFree(st, part->rows, sizeof(RetRow) * (Size) part->rowcap);
+	part->rows = rows;
+	if (st->cfg.flags & RF_REVENUE)
+	{
+		float8	   *amt = RetAlloc(st, sizeof(float8) * (Size) newcap, false);
+
+		if (part->nrows > 0)
+			memcpy(amt, part->amt, sizeof(float8) * part->nrows);
+		RetFree(st, part->amt, sizeof(float8) * (Size) part->rowcap);
+		part->amt = amt;
+	}
+	part->rowcap = newcap;
+}
+
+/* copy a text/uuid key into the scratch buffer; returns its offset */
+static uint32
+RetScratchKey(RetState *st, const char *k, int32 len)
+{
+	Size		need = TYPEALIGN(sizeof(int32), sizeof(int32) + (Size) len);
+	Size		off = st->scratch_len;
+
+	if (off + need > st->scratch_cap)
+	{
+		Size		newcap = Max(st->scratch_cap * 2, Max(off + need, (Size) 8192));
+
+		if (st->scratch == NULL)
+			st->scratch = MemoryContextAllocHuge(st->mcxt, newcap);
+		else
+			st->scratch = repalloc_huge(st->scratch, newcap);
+		st->scratch_cap = newcap;
+	}
+	memcpy(st->scratch + off, &len, sizeof(int32));
+	memcpy(st->scratch + off + sizeof(int32), k, len);
+	st->scratch_len = off + need;
+	return (uint32) off;
+}
+
+/*
+ * Buffer one row of a one-call state in its partition; fold when the
+ * budget is reached.  amount is NaN when the row has none.
+ */
+static inline void
+RetAppend(RetState *st, uint64 hash, uint64 k, uint32 koff, int32 p, float8 amount)
+{
+	RetPart    *part = &st->parts[RetPartOf(st, hash)];
+	RetRow	   *row;
+
+	if (unlikely(part->nrows == part->rowcap))
+		RetPartRowsGrow(st, part);
+	row = &part->rows[part->nrows];
+	row->k = k;
+	row->period = p;
+	row->koff = koff;
+	if (st->cfg.flags & RF_REVENUE)
+		part->amt[part->nrows] = amount;
+	part->nrows++;
+	if (unlikely(++st->nbuf >= st->budget || st->scratch_len > RET_SCRATCH_MAX))
+		RetFlush(st);
 }
 
 /* check that a revenue amount is finite */
@@ -878,11 +1290,10 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 	TimestampTz ts;
 	int32		p;
 	uint64		hash = 0;
-	int64		ik = 0;
-	const char *k = NULL;
-	int32		len = 0;
-	bool		found;
-	RetEntry   *e;
+	int64		ik;
+	const char *k;
+	int32		len;
+	float8		amount = get_float8_nan();	/* NaN: no amount */
 
 	if (st == NULL)
 	{
@@ -916,31 +1327,26 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 		PG_RETURN_POINTER(st);
 	if (st->keykind != RK_NONE)
 	{
-		if (st->batch == NULL)
-			st->batch = MemoryContextAllocZero(st->mcxt, sizeof(RetBatch));
-		p = RetTsToPeriodCached(&st->cfg, st->batch, ts);
+		if (st->dc == NULL)
+			st->dc = MemoryContextAllocZero(st->mcxt, sizeof(RetDayCache));
+		p = RetTsToPeriodCached(&st->cfg, st->dc, ts);
 	}
 	else
 		p = RetTsToPeriod(&st->cfg, ts);
+	if (revenue && !PG_ARGISNULL(tsidx + 1))
+	{
+		amount = PG_GETARG_FLOAT8(tsidx + 1);
+		RetCheckAmount(amount);
+	}
 
 	if (!st->has_data || ts > st->max_ts)
 		st->max_ts = ts;
 	st->has_data = true;
-	if (st->keykind == RK_INT8 && !revenue)
-	{
-		RetBatch   *b = st->batch;
-
-		b->pend_key[b->npend] = PG_GETARG_INT64(1);
-		b->pend_period[b->npend] = p;
-		if (++b->npend == RET_BATCH)
-			RetFlush(st);
-		PG_RETURN_POINTER(st);
-	}
 	switch (st->keykind)
 	{
 		case RK_INT8:
 			ik = PG_GETARG_INT64(1);
-			hash = RetHashInt(ik);
+			RetAppend(st, RetHashInt(ik), (uint64) ik, 0, p, amount);
 			break;
 		case RK_TEXT:
 			{
@@ -948,25 +1354,21 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 
 				k = VARDATA_ANY(t);
 				len = VARSIZE_ANY_EXHDR(t);
-				hash = hash_bytes_extended((const unsigned char *) k, len, 0);
+				hash = RetHashBytes(k, len);
+				RetAppend(st, hash, hash, RetScratchKey(st, k, len), p, amount);
 				break;
 			}
 		case RK_UUID:
 			k = (const char *) PG_GETARG_UUID_P(1)->data;
-			len = UUID_LEN;
-			hash = hash_bytes_extended((const unsigned char *) k, len, 0);
+			hash = RetHashBytes(k, UUID_LEN);
+			RetAppend(st, hash, hash, RetScratchKey(st, k, UUID_LEN), p, amount);
 			break;
 		default:
+			/* level-1 activity: the single customer, no buffering */
+			RetEntrySet(st, &st->one, p);
+			if (!isnan(amount))
+				RetEntryAddRev(st, &st->one_rev, p, amount);
 			break;
-	}
-	e = RetLookup(st, hash, ik, k, len, &found);
-	RetEntrySet(st, e, p);
-	if (revenue && !PG_ARGISNULL(tsidx + 1))
-	{
-		float8		amount = PG_GETARG_FLOAT8(tsidx + 1);
-
-		RetCheckAmount(amount);
-		RetEntryAddRev(st, e, p, amount);
 	}
 	PG_RETURN_POINTER(st);
 }
@@ -1009,6 +1411,8 @@ clcm_revenue_activity_sfunc(PG_FUNCTION_ARGS)
 
 /* -------------------------------------------------- combine / serialize */
 
+static void RetCorruptState(void) pg_attribute_noreturn();
+
 /* error unless two configurations may be combined */
 static void
 RetCheckCompatible(uint8 unit1, uint8 ws1, uint8 fl1, int64 asof1, const char *tz1,
@@ -1022,9 +1426,9 @@ RetCheckCompatible(uint8 unit1, uint8 ws1, uint8 fl1, int64 asof1, const char *t
 				 errdetail("Period, time zone, week start, as_of, recurring and revenue must all be equal.")));
 }
 
-/* merge one customer's bitmap and revenue into entry e of st */
+/* merge one customer's bitmap and revenue into entry e (revenue *rp) of st */
 static void
-RetEntryMerge(RetState *st, RetEntry *e, int32 wbase, int32 nwords,
+RetEntryMerge(RetState *st, RetEntry *e, RetRev **rp, int32 wbase, int32 nwords,
 			  const uint64 *words, int32 nrev, const RetRevItem *rev)
 {
 	uint64	   *dst;
@@ -1034,20 +1438,42 @@ RetEntryMerge(RetState *st, RetEntry *e, int32 wbase, int32 nwords,
 	for (int32 i = 0; i < nwords; i++)
 		dst[wbase - e->wbase + i] |= words[i];
 	for (int32 i = 0; i < nrev; i++)
-		RetEntryAddRev(st, e, rev[i].period, rev[i].amount);
+		RetEntryAddRev(st, rp, rev[i].period, rev[i].amount);
+}
+
+/*
+ * Insert (or find) a customer of a merged or deserialized state in st and
+ * merge its bitmap and revenue.  Entries come partition by partition, so
+ * the target partition's table stays in the CPU cache.
+ */
+static void
+RetMergeCustomer(RetState *st, uint64 hash, int64 ik, const char *k, int32 len,
+				 int32 wbase, int32 nwords, const uint64 *words,
+				 int32 nrev, const RetRevItem *rev)
+{
+	RetPart    *part;
+	RetEntry   *e;
+	uint64		slot;
+
+	if (st->keykind == RK_NONE)
+	{
+		RetEntryMerge(st, &st->one, &st->one_rev, wbase, nwords, words, nrev, rev);
+		return;
+	}
+	part = &st->parts[RetPartOf(st, hash)];
+	e = RetPartFind(st, part, hash, ik, k, len, &slot);
+	if (nrev > 0 && part->rev == NULL)
+		RetCorruptState();		/* revenue items in a head-count state */
+	RetEntryMerge(st, e, part->rev ? &part->rev[slot] : NULL, wbase, nwords, words,
+				  nrev, rev);
 }
 
 /* merge every customer of src into dst */
 static void
 RetStateMerge(RetState *dst, RetState *src)
 {
-	uint64		n;
-
 	RetFlush(dst);
 	RetFlush(src);
-	if (src->keykind != RK_NONE)
-		RetReserve(dst, src->count);
-	n = (src->keykind == RK_NONE) ? 1 : src->cap;
 	RetCheckCompatible(dst->cfg.unit, dst->cfg.week_start, dst->cfg.flags,
 					   dst->cfg.as_of, dst->cfg.tzname,
 					   src->cfg.unit, src->cfg.week_start, src->cfg.flags,
@@ -1056,24 +1482,40 @@ RetStateMerge(RetState *dst, RetState *src)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("cannot combine retention states of different customer id types")));
-	for (uint64 i = 0; i < n; i++)
+	if (src->keykind == RK_NONE)
 	{
-		RetEntry   *s = (src->keykind == RK_NONE) ? &src->one : &src->table[i];
-		RetEntry   *d;
-		bool		found;
-		int32		len = 0;
+		if (src->one.nwords != 0)
+			RetMergeCustomer(dst, 0, 0, NULL, 0, src->one.wbase, src->one.nwords,
+							 RetEntryWords(&src->one),
+							 src->one_rev ? src->one_rev->n : 0,
+							 src->one_rev ? src->one_rev->items : NULL);
+	}
+	else
+	{
+		RetReserve(dst, src->count);
+		for (int p = 0; p < src->nparts; p++)
+		{
+			RetPart    *part = &src->parts[p];
 
-		if (s->nwords == 0)
-			continue;
-		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (src->keykind == RK_TEXT || src->keykind == RK_UUID)
-			memcpy(&len, s->key.p, sizeof(int32));
-		d = RetLookup(dst, s->hash, s->key.i,
-					  (src->keykind == RK_INT8 || src->keykind == RK_NONE) ? NULL : s->key.p + sizeof(int32),
-					  len, &found);
-		RetEntryMerge(dst, d, s->wbase, s->nwords, RetEntryWords(s),
-					  s->rev ? s->rev->n : 0, s->rev ? s->rev->items : NULL);
+			for (uint64 i = 0; i < part->cap; i++)
+			{
+				RetEntry   *s = &part->table[i];
+				RetRev	   *r = part->rev ? part->rev[i] : NULL;
+				const RetKeyRec *kr = NULL;
+
+				if (s->nwords == 0)
+					continue;
+				if ((i & 1023) == 1023)
+					CHECK_FOR_INTERRUPTS();
+				if (src->keykind != RK_INT8)
+					kr = (const RetKeyRec *) s->key.p;
+				RetMergeCustomer(dst, RetEntryHash(src, s), s->key.i,
+								 kr ? kr->data : NULL, kr ? kr->len : 0,
+								 s->wbase, s->nwords, RetEntryWords(s),
+								 r ? r->n : 0, r ? r->items : NULL);
+			}
+		}
 	}
 	if (src->has_data && (!dst->has_data || src->max_ts > dst->max_ts))
 		dst->max_ts = src->max_ts;
@@ -1109,6 +1551,33 @@ clcm_retention_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s1);
 }
 
+/* send one customer of a state: key, bitmap, revenue items */
+static void
+RetSendEntry(StringInfo buf, const RetState *st, RetEntry *e, const RetRev *r)
+{
+	uint64	   *w = RetEntryWords(e);
+
+	if (st->keykind == RK_INT8)
+		pq_sendint64(buf, e->key.i);
+	else if (st->keykind != RK_NONE)
+	{
+		const RetKeyRec *kr = (const RetKeyRec *) e->key.p;
+
+		pq_sendint32(buf, kr->len);
+		pq_sendbytes(buf, kr->data, kr->len);
+	}
+	pq_sendint32(buf, e->wbase);
+	pq_sendint32(buf, e->nwords);
+	for (int32 j = 0; j < e->nwords; j++)
+		pq_sendint64(buf, (int64) w[j]);
+	pq_sendint32(buf, r ? r->n : 0);
+	for (int32 j = 0; r && j < r->n; j++)
+	{
+		pq_sendint32(buf, r->items[j].period);
+		pq_sendfloat8(buf, r->items[j].amount);
+	}
+}
+
 PG_FUNCTION_INFO_V1(clcm_retention_serialize);
 
 /*
@@ -1120,7 +1589,6 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 {
 	RetState   *st;
 	StringInfoData buf;
-	uint64		n;
 
 	RetAggContext(fcinfo);
 	st = (RetState *) PG_GETARG_POINTER(0);
@@ -1135,35 +1603,25 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, st->cfg.as_of);
 	pq_sendint64(&buf, st->max_ts);
 	pq_sendstring(&buf, st->cfg.tzname);
-	n = (st->keykind == RK_NONE) ? 1 : st->cap;
 	pq_sendint64(&buf, st->keykind == RK_NONE ? (st->one.nwords ? 1 : 0) : st->count);
-	for (uint64 i = 0; i < n; i++)
+	if (st->keykind == RK_NONE)
 	{
-		RetEntry   *e = (st->keykind == RK_NONE) ? &st->one : &st->table[i];
-		uint64	   *w;
-
-		if (e->nwords == 0)
-			continue;
-		if (st->keykind == RK_INT8)
-			pq_sendint64(&buf, e->key.i);
-		else if (st->keykind != RK_NONE)
+		if (st->one.nwords != 0)
+			RetSendEntry(&buf, st, &st->one, st->one_rev);
+	}
+	else
+	{
+		for (int p = 0; p < st->nparts; p++)
 		{
-			int32		len;
+			RetPart    *part = &st->parts[p];
 
-			memcpy(&len, e->key.p, sizeof(int32));
-			pq_sendint32(&buf, len);
-			pq_sendbytes(&buf, e->key.p + sizeof(int32), len);
-		}
-		pq_sendint32(&buf, e->wbase);
-		pq_sendint32(&buf, e->nwords);
-		w = RetEntryWords(e);
-		for (int32 j = 0; j < e->nwords; j++)
-			pq_sendint64(&buf, (int64) w[j]);
-		pq_sendint32(&buf, e->rev ? e->rev->n : 0);
-		for (int32 j = 0; e->rev && j < e->rev->n; j++)
-		{
-			pq_sendint32(&buf, e->rev->items[j].period);
-			pq_sendfloat8(&buf, e->rev->items[j].amount);
+			CHECK_FOR_INTERRUPTS();
+			for (uint64 i = 0; i < part->cap; i++)
+			{
+				if (part->table[i].nwords == 0)
+					continue;
+				RetSendEntry(&buf, st, &part->table[i], part->rev ? part->rev[i] : NULL);
+			}
 		}
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
@@ -1235,8 +1693,6 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 					nwords,
 					nrev;
 		uint64		hash = 0;
-		bool		found;
-		RetEntry   *e;
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -1251,7 +1707,7 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 			if (len < 0)
 				RetCorruptState();
 			k = pq_getmsgbytes(&buf, len);
-			hash = hash_bytes_extended((const unsigned char *) k, len, 0);
+			hash = RetHashBytes(k, len);
 		}
 		wbase = pq_getmsgint(&buf, 4);
 		nwords = pq_getmsgint(&buf, 4);
@@ -1278,8 +1734,7 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 			rev[j].pad = 0;
 			rev[j].amount = pq_getmsgfloat8(&buf);
 		}
-		e = RetLookup(st, hash, ik, k, len, &found);
-		RetEntryMerge(st, e, wbase, nwords, words, nrev, rev);
+		RetMergeCustomer(st, hash, ik, k, len, wbase, nwords, words, nrev, rev);
 	}
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
@@ -1555,35 +2010,48 @@ clcm_retention_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	RetFlush(st);
 
-	for (uint64 i = 0; i < st->cap; i++)
+	for (int p = 0; p < st->nparts; p++)
 	{
-		RetEntry   *e = &st->table[i];
-		uint64	   *w;
+		RetPart    *part = &st->parts[p];
 
-		if (e->nwords == 0)
-			continue;
-		w = RetEntryWords(e);
-		for (int32 j = 0; j < e->nwords; j++)
-			if (w[j] != 0)
-			{
-				first = Min(first, (e->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]));
-				break;
-			}
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < part->cap; i++)
+		{
+			RetEntry   *e = &part->table[i];
+			uint64	   *w;
+
+			if (e->nwords == 0)
+				continue;
+			w = RetEntryWords(e);
+			for (int32 j = 0; j < e->nwords; j++)
+				if (w[j] != 0)
+				{
+					first = Min(first, (e->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]));
+					break;
+				}
+		}
 	}
 	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
 	m = RetMatAlloc(st->cfg.unit, st->cfg.week_start, st->cfg.flags, st->cfg.as_of,
 					st->cfg.tzname, first, last, complete, st->max_ts);
-	for (uint64 i = 0; i < st->cap; i++)
+	for (int p = 0; p < st->nparts; p++)
 	{
-		RetEntry   *e = &st->table[i];
-		int32		np;
+		RetPart    *part = &st->parts[p];
 
-		if (e->nwords == 0)
-			continue;
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
-		np = RetBitsToPeriods(e->wbase, e->nwords, RetEntryWords(e), &ps, &pscap);
-		RetMatAddCustomer(m, ps, np, e->rev ? e->rev->items : NULL, e->rev ? e->rev->n : 0);
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < part->cap; i++)
+		{
+			RetEntry   *e = &part->table[i];
+			RetRev	   *r = part->rev ? part->rev[i] : NULL;
+			int32		np;
+
+			if (e->nwords == 0)
+				continue;
+			if ((i & 1023) == 1023)
+				CHECK_FOR_INTERRUPTS();
+			np = RetBitsToPeriods(e->wbase, e->nwords, RetEntryWords(e), &ps, &pscap);
+			RetMatAddCustomer(m, ps, np, r ? r->items : NULL, r ? r->n : 0);
+		}
 	}
 	PG_RETURN_POINTER(m);
 }
@@ -1675,7 +2143,8 @@ clcm_retention_activity_final(PG_FUNCTION_ARGS)
 	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
 	PG_RETURN_POINTER(RetActBuild(&st->cfg, st->max_ts, last, complete,
 								  e->wbase, e->nwords, RetEntryWords(e),
-								  e->rev ? e->rev->n : 0, e->rev ? e->rev->items : NULL));
+								  st->one_rev ? st->one_rev->n : 0,
+								  st->one_rev ? st->one_rev->items : NULL));
 }
 
 /* first active period of an activity (the activity is never empty) */
