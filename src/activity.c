@@ -164,9 +164,17 @@ static void ActivitySpiBegin(ActivityCall *call);
 static HTAB *ActivityCache = NULL;
 static bool ActivityCallbackRegistered = false;
 
+/* clcm.activity_facts as the row-level direct path sees it */
+static Oid	ActivityFactsRelid = InvalidOid;
+static bool ActivityFactsChecked = false;	/* shape checked ... */
+static bool ActivityFactsDirect = false;	/* ... and fit for direct writes */
+static Oid	ActivityFactsPkey = InvalidOid;
+
 /*
  * Relcache callback: mark every cached trigger configuration that uses the
  * relation invalid (InvalidOid means all).  Plans are freed on rebuild.
+ * Also forgets the facts table's OID and shape check when it or its index
+ * change.
  */
 static void
 ActivityRelcacheCallback(Datum arg, Oid relid)
@@ -174,6 +182,12 @@ ActivityRelcacheCallback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	ActivityConfig *entry;
 
+	if (relid == InvalidOid || relid == ActivityFactsRelid ||
+		relid == ActivityFactsPkey)
+	{
+		ActivityFactsRelid = InvalidOid;
+		ActivityFactsChecked = false;
+	}
 	if (ActivityCache == NULL)
 		return;
 	hash_seq_init(&status, ActivityCache);
@@ -976,42 +990,19 @@ ActivitySpiEnd(ActivityCall *call)
 	call->connected = false;
 }
 
-/* clcm.activity_facts as the direct path sees it, cached per backend */
+/* column types of clcm.activity_facts, in table order */
 #define FACTS_NATTS 6
 static const Oid ActivityFactsTypes[FACTS_NATTS] = {
 	REGCLASSOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, NUMERICOID
 };
-static Oid	ActivityFactsRelid = InvalidOid;
-static bool ActivityFactsChecked = false;	/* shape checked ... */
-static bool ActivityFactsDirect = false;	/* ... and fit for direct writes */
-static Oid	ActivityFactsPkey = InvalidOid;
 
 /*
- * Relcache callback for the facts cache: forget the OID and the shape
- * check when the facts table or its index change (or on a full reset).
+ * OID of clcm.activity_facts (cached; ActivityRelcacheCallback forgets it
+ * and the shape check when the table or its index change).
  */
-static void
-ActivityFactsCallback(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == ActivityFactsRelid ||
-		relid == ActivityFactsPkey)
-	{
-		ActivityFactsRelid = InvalidOid;
-		ActivityFactsChecked = false;
-	}
-}
-
-/* OID of clcm.activity_facts (cached). */
 static Oid
 ActivityFactsRelidGet(void)
 {
-	static bool registered = false;
-
-	if (!registered)
-	{
-		CacheRegisterRelcacheCallback(ActivityFactsCallback, (Datum) 0);
-		registered = true;
-	}
 	if (!OidIsValid(ActivityFactsRelid))
 	{
 		Oid			nsp = get_namespace_oid(CLCM_SCHEMA, false);
@@ -1256,6 +1247,11 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 								UNIQUE_CHECK_YES, true, ii);
 		}
 		SetUserIdAndSecContext(save_userid, save_sec);
+		if (res == TM_Ok)
+			ereport(DEBUG1,
+					(errmsg_internal("track_activity: facts of customer \"%s\" updated directly (%s)",
+									 text_to_cstring(key_text),
+									 HeapTupleIsHeapOnly(newtup) ? "HOT" : "not HOT")));
 		if (res == TM_Deleted)
 			found = false;		/* deleted meanwhile: insert with SQL */
 		else if (res != TM_Ok)
@@ -1388,6 +1384,9 @@ ActivityStageReadDirect(ActivityConfig *cfg, Datum key, Datum *stage,
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
+	ereport(DEBUG1,
+			(errmsg_internal("track_activity: stage read through index \"%s\"",
+							 RelationGetRelationName(idx))));
 	relation_close(idx, NoLock);
 	table_close(cust, NoLock);
 	return n;
