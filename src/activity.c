@@ -15,10 +15,11 @@
  * or the same function FOR EACH STATEMENT with REFERENCING NEW TABLE, which
  * handles a whole INSERT ... SELECT set-based.  For each customer touched:
  *
- *	1. its facts row is upserted (INSERT ... ON CONFLICT DO UPDATE) as the
- *	   owner of clcm.activity_facts (the only writer; ordinary roles may
- *	   read it), switching user only around that statement.  The row lock
- *	   of the upsert serialises concurrent events of one customer;
+ *	1. its facts row is written as the owner of clcm.activity_facts (the
+ *	   only writer; ordinary roles may read it): INSERT ... ON CONFLICT DO
+ *	   UPDATE for a first event or a batch, a direct heap update for a
+ *	   later row-level event (below).  The row lock of either serialises
+ *	   concurrent events of one customer;
  *	2. the customer's stage is read (a new snapshot, so it sees what an
  *	   earlier concurrent event committed); an unknown customer is an
  *	   error (23503, like a foreign key);
@@ -28,6 +29,24 @@
  *	   clcm.stage_guard validates and records the move; this repeats
  *	   (without the activity condition) until no rule fires, at most once
  *	   per stage of the model.
+ *
+ * Row-level fast path.  A single-row INSERT into an orders table costs
+ * about as much as two SPI statements, so the steady state (the customer
+ * has facts, no rule fires) runs no SQL: under READ COMMITTED the facts
+ * row is found through the facts primary key and updated with heap_update
+ * (index entry added when the update is not HOT, as CatalogTupleUpdate
+ * does; on a concurrent update, TUPLE_LOCK_FLAG_FIND_LAST_VERSION locks
+ * the newest version and the values are recomputed from it, which is
+ * what ON CONFLICT DO UPDATE does), and the stage is read with an index
+ * scan of a unique btree on the key column.  SPI is connected, and the
+ * search_path pinned, only when a step needs SQL: a first event, a
+ * fallback (no such index, no table-level SELECT privilege or row
+ * security on the customer table, REPEATABLE READ or SERIALIZABLE, a
+ * facts table with extra indexes, triggers, checks or policies), loading
+ * the rules, or a stage move.  A CommandCounterIncrement before the
+ * reads makes earlier events of the transaction visible, as SPI would.
+ * What remains per event is two btree descents, a heap fetch (with the
+ * page pruning that HOT updates need) and the HOT update with its WAL.
  *
  * refresh_stages() runs step 3 set-based over the whole customer table with
  * the time conditions (inactivity, tenure) evaluated as of a given time,
