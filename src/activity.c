@@ -79,6 +79,8 @@
 #include "catalog/pg_opfamily.h"
 #include "common/int.h"
 #include "executor/tuptable.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
@@ -1114,19 +1116,18 @@ ActivityFactsShapeOk(Relation facts)
 }
 
 /*
- * The new version of a facts row (old in slot) after one event at ts with
+ * The new version of a facts row (old) after one event at ts with
  * amount (numeric, or 0 for none): earliest and latest event, one more
  * purchase, revenue plus the amount.  Also returns the new first_at,
  * purchases and revenue (copied).  Computes what the SQL upsert's
  * DO UPDATE SET does.
  */
 static HeapTuple
-ActivityFactsNext(Relation facts, TupleTableSlot *slot, TimestampTz ts,
+ActivityFactsNext(Relation facts, HeapTuple old, TimestampTz ts,
 				  Datum amount, TimestampTz *first_at, int64 *purchases,
 				  Datum *revenue)
 {
 	TupleDesc	desc = RelationGetDescr(facts);
-	HeapTuple	old = ExecFetchSlotHeapTuple(slot, false, NULL);
 	Datum		values[FACTS_NATTS];
 	bool		nulls[FACTS_NATTS];
 	bool		repl[FACTS_NATTS];
@@ -1169,6 +1170,57 @@ ActivityFactsNext(Relation facts, TupleTableSlot *slot, TimestampTz ts,
 }
 
 /*
+ * Fetch the facts row an index scan finds: the version visible to snap
+ * (copied, with its TID in *tid), following HOT chains like
+ * index_getnext_slot.  Unlike the index fetch, which prunes the heap page
+ * at nearly every access once the page is past its fillfactor (a pass over
+ * the page and a WAL record, to remove the one version the previous event
+ * left), this prunes only when the page has no room left for two more
+ * versions of the row, so that one prune removes a batch of dead versions
+ * and the update that follows can still be HOT.
+ */
+static bool
+ActivityFactsFetch(Relation facts, IndexScanDesc scan, Snapshot snap,
+				   ItemPointer tid, HeapTuple *tuple)
+{
+	ItemPointer itid;
+
+	while ((itid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		ItemPointerData htid = *itid;
+		HeapTupleData tup;
+		Buffer		buf;
+		bool		all_dead;
+		bool		found;
+		Size		need;
+
+		buf = ReadBuffer(facts, ItemPointerGetBlockNumber(&htid));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		found = heap_hot_search_buffer(&htid, facts, buf, snap, &tup,
+									   &all_dead, true);
+		/* as index_fetch_heap: let the index mark a dead entry */
+		if (!scan->xactStartedInRecovery)
+			scan->kill_prior_tuple = all_dead;
+		if (found)
+		{
+			*tuple = heap_copytuple(&tup);
+			*tid = htid;
+		}
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (found)
+		{
+			need = 2 * (MAXALIGN((*tuple)->t_len) + sizeof(ItemIdData));
+			if (PageGetHeapFreeSpace(BufferGetPage(buf)) < need)
+				heap_page_prune_opt(facts, buf);
+		}
+		ReleaseBuffer(buf);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Direct update of an existing facts row for one event, without SQL.
  * Returns false, having written nothing, when the SQL upsert must do it:
  * no row yet for the customer (or it was deleted concurrently), or a facts
@@ -1196,7 +1248,8 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 	Snapshot	snap;
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
-	TupleTableSlot *slot;
+	TupleTableSlot *slot = NULL;
+	HeapTuple	oldtup;
 	HeapTuple	newtup;
 	ItemPointerData tid;
 	TM_Result	res;
@@ -1221,10 +1274,9 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
 				PointerGetDatum(key_text));
 	keys[1].sk_collation = pk->rd_indcollation[1];
-	slot = table_slot_create(facts, NULL);
 	scan = index_beginscan(facts, pk, snap, 2, 0);
 	index_rescan(scan, keys, 2, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	found = ActivityFactsFetch(facts, scan, snap, &tid, &oldtup);
 	index_endscan(scan);
 
 	if (found)
@@ -1234,8 +1286,7 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 		cid = GetCurrentCommandId(true);
-		tid = slot->tts_tid;
-		newtup = ActivityFactsNext(facts, slot, ts, amount, first_at,
+		newtup = ActivityFactsNext(facts, oldtup, ts, amount, first_at,
 								   purchases, revenue);
 		res = heap_update(facts, &tid, newtup, cid, InvalidSnapshot, true,
 						  &tmfd, &lockmode);
@@ -1243,13 +1294,16 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 		{
 			/* another event got there first: lock its version, redo */
 			heap_freetuple(newtup);
+			slot = table_slot_create(facts, NULL);
 			res = table_tuple_lock(facts, &tid, snap, slot, cid,
 								   LockTupleNoKeyExclusive, LockWaitBlock,
 								   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 			if (res == TM_Ok)
 			{
 				tid = slot->tts_tid;
-				newtup = ActivityFactsNext(facts, slot, ts, amount, first_at,
+				newtup = ActivityFactsNext(facts,
+										   ExecFetchSlotHeapTuple(slot, false, NULL),
+										   ts, amount, first_at,
 										   purchases, revenue);
 				simple_heap_update(facts, &tid, newtup);
 			}
@@ -1277,7 +1331,8 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 			elog(ERROR, "unexpected result %d updating " CLCM_SCHEMA ".activity_facts",
 				 (int) res);
 	}
-	ExecDropSingleTupleTableSlot(slot);
+	if (slot != NULL)
+		ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
 	index_close(pk, NoLock);
 	table_close(facts, NoLock);

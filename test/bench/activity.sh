@@ -142,6 +142,39 @@ q -c "SELECT (SELECT count(*) FROM orders_moving) AS orders,
              (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bp'::regclass AND reason = 'activity') AS stage_moves,
              (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bc'::regclass AND reason = 'activity') AS steady_state_moves"
 
+# Backend CPU per order: less sensitive to a busy machine than tps.  One
+# pgbench client; the CPU time (utime + stime from /proc) its backend
+# spends over CPU_SECONDS, divided by the orders inserted meanwhile.
+cpu_per_order() {	# script table
+	local pid c1 c2 n1 n2 bpid
+	q -c "CHECKPOINT" >/dev/null
+	pgbench -n -M prepared -c 1 -T $((CPU_SECONDS + 4)) -f "$1" >/dev/null 2>&1 &
+	bpid=$!
+	sleep 2
+	pid=$(q -At -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND state IS NOT NULL LIMIT 1")
+	n1=$(q -At -c "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = '$2'::regclass")
+	c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	sleep "$CPU_SECONDS"
+	c2=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	n2=$(q -At -c "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = '$2'::regclass")
+	wait "$bpid"
+	awk -v c="$((c2 - c1))" -v n="$((n2 - n1))" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.1f", c / hz * 1e6 / n }'
+}
+CPU_SECONDS=${CPU_SECONDS:-10}
+if [ -r /proc/self/stat ]; then
+	cp1=$(cpu_per_order "$W/plain.sql" orders_plain)
+	ct1=$(cpu_per_order "$W/tracked.sql" orders_tracked)
+	cp2=$(cpu_per_order "$W/plain.sql" orders_plain)
+	ct2=$(cpu_per_order "$W/tracked.sql" orders_tracked)
+	cp=$(printf '%s\n' "$cp1" "$cp2" | sort -n | head -1)
+	ct=$(printf '%s\n' "$ct1" "$ct2" | sort -n | head -1)
+	echo "backend CPU per single-order INSERT transaction (1 client, ${CPU_SECONDS}s windows, lower of 2):"
+	echo "  without trigger  $cp us  (runs $cp1, $cp2)"
+	echo "  track_activity   $ct us  (runs $ct1, $ct2)"
+	echo "  CPU ratio without/with: $(ratio "$cp" "$ct")   (the tps ratio the server side allows)"
+fi
+
 [ "${ONLY_PGBENCH:-0}" = 1 ] && exit 0
 
 # ------------------------------------------------------- 2. bulk inserts
