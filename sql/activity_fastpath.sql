@@ -237,15 +237,33 @@ INSERT INTO fp_big_orders VALUES (1, '2031-01-01', 0.5);
 INSERT INTO fp_big_orders VALUES (1, '2031-01-02', 0.25);
 SELECT customer_key, last_at AT TIME ZONE 'UTC' AS last_at, purchases, revenue
   FROM clcm.activity_facts WHERE table_name = 'fp_noidx'::regclass AND customer_key = '1';
+-- a partitioned customer table: its primary key is a partitioned index,
+-- which cannot be scanned, so the stage is read with SQL
+CREATE TABLE fp_part (id int PRIMARY KEY, stage clcm.lifecycle_stage) PARTITION BY RANGE (id);
+CREATE TABLE fp_part_1 PARTITION OF fp_part FOR VALUES FROM (1) TO (100);
+CREATE TABLE fp_part_2 PARTITION OF fp_part FOR VALUES FROM (100) TO (200);
+CREATE TABLE fp_part_orders (customer_id int, at timestamptz, amount numeric);
+CREATE TRIGGER activity AFTER INSERT ON fp_part_orders FOR EACH ROW
+	EXECUTE FUNCTION clcm.track_activity('fp_part', 'id', 'customer_id', 'at', 'amount');
+INSERT INTO fp_part VALUES (1, 'new'), (150, 'new');
+SET client_min_messages = debug1;
+INSERT INTO fp_part_orders VALUES (1, '2024-01-01', 1), (150, '2024-01-01', 2);
+INSERT INTO fp_part_orders VALUES (150, '2024-01-02', 3);
+RESET client_min_messages;
+\set VERBOSITY sqlstate
+INSERT INTO fp_part_orders VALUES (99, '2024-01-01', 1);
+\set VERBOSITY default
+SELECT fp_diff('fp_part_orders', 'fp_part') AS part_diff;
+SELECT id, stage FROM fp_part ORDER BY 1;
 
 DELETE FROM clcm.activity_facts
  WHERE table_name IN ('fp_pk'::regclass, 'fp_noidx'::regclass, 'fp_sql'::regclass,
-                      'fp_rls'::regclass, 'fp_txt'::regclass);
+                      'fp_rls'::regclass, 'fp_txt'::regclass, 'fp_part'::regclass);
 DELETE FROM clcm.stage_history
  WHERE table_name IN ('fp_pk'::regclass, 'fp_noidx'::regclass, 'fp_sql'::regclass,
                       'fp_rls'::regclass, 'fp_txt'::regclass);
 DROP TABLE fp_pk_orders, fp_noidx_orders, fp_sql_orders, fp_rls_orders,
-	fp_txt_orders, fp_big_orders, fp_pk, fp_noidx, fp_sql, fp_rls, fp_txt, fp_input;
+	fp_txt_orders, fp_big_orders, fp_part_orders, fp_part, fp_pk, fp_noidx, fp_sql, fp_rls, fp_txt, fp_input;
 DROP FUNCTION fp_diff(regclass, regclass);
 DROP FUNCTION fp_expected(regclass, regclass);
 REVOKE EXECUTE ON FUNCTION clcm.track_activity() FROM fp_app;

@@ -533,8 +533,10 @@ ActivityFindKeyIndex(Relation cust, AttrNumber key_att, Oid key_typid,
 	ListCell   *lc;
 
 	cfg->cust_index = InvalidOid;
-	if (!OidIsValid(tc->eq_opr) || !OidIsValid(tc->btree_opf))
-		return;
+	if (!OidIsValid(tc->eq_opr) || !OidIsValid(tc->btree_opf) ||
+		(cust->rd_rel->relkind != RELKIND_RELATION &&
+		 cust->rd_rel->relkind != RELKIND_MATVIEW))
+		return;					/* e.g. a partitioned table: SQL read */
 	indexes = RelationGetIndexList(cust);
 	foreach(lc, indexes)
 	{
@@ -542,7 +544,8 @@ ActivityFindKeyIndex(Relation cust, AttrNumber key_att, Oid key_typid,
 		Form_pg_index ix = idx->rd_index;
 		bool		ok;
 
-		ok = idx->rd_rel->relam == BTREE_AM_OID &&
+		ok = idx->rd_rel->relkind == RELKIND_INDEX &&
+			idx->rd_rel->relam == BTREE_AM_OID &&
 			ix->indisunique && ix->indisvalid && ix->indisready &&
 			ix->indislive &&
 			IndexRelationGetNumberOfKeyAttributes(idx) == 1 &&
