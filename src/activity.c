@@ -65,6 +65,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/nbtree.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -72,6 +73,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
@@ -158,6 +160,8 @@ typedef struct ActivityConfig
 	Oid			cust_eq_proc;	/* its equality function for the key */
 	Oid			cust_eq_subtype;	/* right-hand type of that operator */
 	Oid			cust_index_coll;	/* the index column's collation */
+	bool		key_builtin;	/* key conversion and comparison are
+								 * built-in functions (no user code) */
 } ActivityConfig;
 
 /* Columns and model of a guarded customer table. */
@@ -518,9 +522,10 @@ ActivityEventColumn(Relation rel, const char *name)
  * The index the row-level path reads the customer's stage through: a
  * valid unique btree whose only key column is the key column, with the
  * default btree operator family of the key type (the family of the
- * equality operator the SQL read uses) and the column's collation, no
- * expression and no predicate.  Fills cfg's cust_* fields; cust_index
- * stays 0 when there is none (the SQL read is used).
+ * equality operator the SQL read uses) with built-in comparison
+ * functions, and the column's collation, no expression and no predicate.
+ * Fills cfg's cust_* fields; cust_index stays 0 when there is none (the
+ * SQL read is used).
  */
 static void
 ActivityFindKeyIndex(Relation cust, AttrNumber key_att, Oid key_typid,
@@ -555,6 +560,12 @@ ActivityFindKeyIndex(Relation cust, AttrNumber key_att, Oid key_typid,
 			idx->rd_indcollation[0] == keycoll &&
 			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
 			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL);
+		/* built-in comparison only: no user code runs outside SQL */
+		if (ok &&
+			(get_opcode(tc->eq_opr) >= FirstNormalObjectId ||
+			 get_opfamily_proc(tc->btree_opf, tc->btree_opintype,
+							   tc->btree_opintype, BTORDER_PROC) >= FirstNormalObjectId))
+			ok = false;
 		if (ok)
 		{
 			cfg->cust_index = RelationGetRelid(idx);
@@ -692,6 +703,8 @@ ActivityConfigGet(TriggerData *trigdata, ActivityCall *call)
 	fmgr_info_cxt(cfg->ev_cust_out, &cfg->ev_cust_out_fn, TopMemoryContext);
 	fmgr_info_cxt(cfg->key_in, &cfg->key_in_fn, TopMemoryContext);
 	fmgr_info_cxt(cfg->key_out, &cfg->key_out_fn, TopMemoryContext);
+	cfg->key_builtin = cfg->ev_cust_out < FirstNormalObjectId &&
+		cfg->key_in < FirstNormalObjectId && cfg->key_out < FirstNormalObjectId;
 	cfg->ev_cust_name = pstrdup(quote_identifier(args[2]));
 	cfg->ev_ts_name = pstrdup(quote_identifier(args[3]));
 	cfg->ev_amount_name = cfg->ev_amount_att != 0
@@ -1543,6 +1556,12 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg,
 	cust_value = heap_getattr(tuple, cfg->ev_cust_att, desc, &isnull);
 	if (isnull)
 		return;					/* not attributable to a customer */
+	/*
+	 * The I/O functions of a key type of the user's run, like all SQL of
+	 * the trigger, under the pinned search_path.
+	 */
+	if (!cfg->key_builtin)
+		ActivitySpiBegin(call);
 	/* the key in the key column's type and its canonical text */
 	if (cfg->same_key_type)
 		key = cust_value;
