@@ -32,7 +32,7 @@ REGRESS_BTYD = btyd_special btyd_types btyd_fit btyd_score btyd_recovery btyd_ha
 REGRESS_RFM = rfm_summary rfm_cdnow rfm_errors rfm_parallel rfm_score clv_simple
 
 # activity triggers, rules, refresh, transition analytics
-REGRESS_ACTIVITY = markov_basic funnel_basic rule_validation activity_lifecycle activity_models activity_statement activity_misconfig activity_search_path
+REGRESS_ACTIVITY = markov_basic funnel_basic rule_validation activity_lifecycle activity_models activity_statement activity_misconfig activity_search_path activity_fastpath
 
 # hardening, upgrade
 REGRESS_HARDEN = harden_privileges harden_cancel upgrade harden_findings harden_search_path harden_sweep

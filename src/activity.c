@@ -15,10 +15,11 @@
  * or the same function FOR EACH STATEMENT with REFERENCING NEW TABLE, which
  * handles a whole INSERT ... SELECT set-based.  For each customer touched:
  *
- *	1. its facts row is upserted (INSERT ... ON CONFLICT DO UPDATE) as the
- *	   owner of clcm.activity_facts (the only writer; ordinary roles may
- *	   read it), switching user only around that statement.  The row lock
- *	   of the upsert serialises concurrent events of one customer;
+ *	1. its facts row is written as the owner of clcm.activity_facts (the
+ *	   only writer; ordinary roles may read it): INSERT ... ON CONFLICT DO
+ *	   UPDATE for a first event or a batch, a direct heap update for a
+ *	   later row-level event (below).  The row lock of either serialises
+ *	   concurrent events of one customer;
  *	2. the customer's stage is read (a new snapshot, so it sees what an
  *	   earlier concurrent event committed); an unknown customer is an
  *	   error (23503, like a foreign key);
@@ -28,6 +29,24 @@
  *	   clcm.stage_guard validates and records the move; this repeats
  *	   (without the activity condition) until no rule fires, at most once
  *	   per stage of the model.
+ *
+ * Row-level fast path.  A single-row INSERT into an orders table costs
+ * about as much as two SPI statements, so the steady state (the customer
+ * has facts, no rule fires) runs no SQL: under READ COMMITTED the facts
+ * row is found through the facts primary key and updated with heap_update
+ * (index entry added when the update is not HOT, as CatalogTupleUpdate
+ * does; on a concurrent update, TUPLE_LOCK_FLAG_FIND_LAST_VERSION locks
+ * the newest version and the values are recomputed from it, which is
+ * what ON CONFLICT DO UPDATE does), and the stage is read with an index
+ * scan of a unique btree on the key column.  SPI is connected, and the
+ * search_path pinned, only when a step needs SQL: a first event, a
+ * fallback (no such index, no table-level SELECT privilege or row
+ * security on the customer table, REPEATABLE READ or SERIALIZABLE, a
+ * facts table with extra indexes, triggers, checks or policies), loading
+ * the rules, or a stage move.  A CommandCounterIncrement before the
+ * reads makes earlier events of the transaction visible, as SPI would.
+ * What remains per event is two btree descents, a heap fetch (with the
+ * page pruning that HOT updates need) and the HOT update with its WAL.
  *
  * refresh_stages() runs step 3 set-based over the whole customer table with
  * the time conditions (inactivity, tenure) evaluated as of a given time,
@@ -45,8 +64,25 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_opfamily.h"
+#include "common/int.h"
+#include "executor/tuptable.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
@@ -60,7 +96,9 @@
 #include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/acl.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -69,6 +107,8 @@
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/regproc.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -110,6 +150,18 @@ typedef struct ActivityConfig
 	SPIPlanPtr	facts_plan;		/* row level: upsert facts */
 	SPIPlanPtr	stage_plan;		/* row level: read the stage */
 	SPIPlanPtr	move_plan;		/* row level: UPDATE the stage */
+	/* row-level fast path (see ActivityTrackRow) */
+	bool		same_key_type;	/* event column of the key column's type */
+	FmgrInfo	ev_cust_out_fn; /* cached output / input functions */
+	FmgrInfo	key_in_fn;
+	FmgrInfo	key_out_fn;
+	AttrNumber	cust_stage_att; /* stage column of the customer table */
+	Oid			cust_index;		/* unique btree on the key alone, or 0 */
+	Oid			cust_eq_proc;	/* its equality function for the key */
+	Oid			cust_eq_subtype;	/* right-hand type of that operator */
+	Oid			cust_index_coll;	/* the index column's collation */
+	bool		key_builtin;	/* key conversion and comparison are
+								 * built-in functions (no user code) */
 } ActivityConfig;
 
 /* Columns and model of a guarded customer table. */
@@ -129,12 +181,25 @@ typedef struct ActivityTarget
 	int			nstages;
 } ActivityTarget;
 
+/* Per-call state of the row-level path (defined with it, below). */
+typedef struct ActivityCall ActivityCall;
+static void ActivitySpiConnect(ActivityCall *call);
+static void ActivitySpiBegin(ActivityCall *call);
+
 static HTAB *ActivityCache = NULL;
 static bool ActivityCallbackRegistered = false;
+
+/* clcm.activity_facts as the row-level direct path sees it */
+static Oid	ActivityFactsRelid = InvalidOid;
+static bool ActivityFactsChecked = false;	/* shape checked ... */
+static bool ActivityFactsDirect = false;	/* ... and fit for direct writes */
+static Oid	ActivityFactsPkey = InvalidOid;
 
 /*
  * Relcache callback: mark every cached trigger configuration that uses the
  * relation invalid (InvalidOid means all).  Plans are freed on rebuild.
+ * Also forgets the facts table's OID and shape check when it or its index
+ * change.
  */
 static void
 ActivityRelcacheCallback(Datum arg, Oid relid)
@@ -142,6 +207,12 @@ ActivityRelcacheCallback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	ActivityConfig *entry;
 
+	if (relid == InvalidOid || relid == ActivityFactsRelid ||
+		relid == ActivityFactsPkey)
+	{
+		ActivityFactsRelid = InvalidOid;
+		ActivityFactsChecked = false;
+	}
 	if (ActivityCache == NULL)
 		return;
 	hash_seq_init(&status, ActivityCache);
@@ -432,27 +503,6 @@ ActivityReasonPop(int nest)
 }
 
 /*
- * OID of the owner of clcm.activity_facts, the role facts are written as.
- */
-static Oid
-ActivityFactsOwner(void)
-{
-	Oid			nsp = get_namespace_oid(CLCM_SCHEMA, false);
-	Oid			relid = get_relname_relid("activity_facts", nsp);
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation " CLCM_SCHEMA ".activity_facts does not exist");
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
  * Resolve a trigger argument naming a column of the events table.
  */
 static AttrNumber
@@ -469,11 +519,73 @@ ActivityEventColumn(Relation rel, const char *name)
 }
 
 /*
- * Build (or rebuild) the configuration of a trigger from its arguments;
- * needs SPI connected.
+ * The index the row-level path reads the customer's stage through: a
+ * valid unique btree whose only key column is the key column, with the
+ * default btree operator family of the key type (the family of the
+ * equality operator the SQL read uses) with built-in comparison
+ * functions, and the column's collation, no expression and no predicate.
+ * Fills cfg's cust_* fields; cust_index stays 0 when there is none (the
+ * SQL read is used).
+ */
+static void
+ActivityFindKeyIndex(Relation cust, AttrNumber key_att, Oid key_typid,
+					 ActivityConfig *cfg)
+{
+	TypeCacheEntry *tc = lookup_type_cache(key_typid,
+										   TYPECACHE_EQ_OPR | TYPECACHE_BTREE_OPFAMILY);
+	Oid			keycoll = TupleDescAttr(RelationGetDescr(cust), key_att - 1)->attcollation;
+	List	   *indexes;
+	ListCell   *lc;
+
+	cfg->cust_index = InvalidOid;
+	if (!OidIsValid(tc->eq_opr) || !OidIsValid(tc->btree_opf) ||
+		(cust->rd_rel->relkind != RELKIND_RELATION &&
+		 cust->rd_rel->relkind != RELKIND_MATVIEW))
+		return;					/* e.g. a partitioned table: SQL read */
+	indexes = RelationGetIndexList(cust);
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index ix = idx->rd_index;
+		bool		ok;
+
+		ok = idx->rd_rel->relkind == RELKIND_INDEX &&
+			idx->rd_rel->relam == BTREE_AM_OID &&
+			ix->indisunique && ix->indisvalid && ix->indisready &&
+			ix->indislive &&
+			IndexRelationGetNumberOfKeyAttributes(idx) == 1 &&
+			ix->indkey.values[0] == key_att &&
+			idx->rd_opfamily[0] == tc->btree_opf &&
+			idx->rd_opcintype[0] == tc->btree_opintype &&
+			idx->rd_indcollation[0] == keycoll &&
+			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(idx->rd_indextuple, Anum_pg_index_indpred, NULL);
+		/* built-in comparison only: no user code runs outside SQL */
+		if (ok &&
+			(get_opcode(tc->eq_opr) >= FirstNormalObjectId ||
+			 get_opfamily_proc(tc->btree_opf, tc->btree_opintype,
+							   tc->btree_opintype, BTORDER_PROC) >= FirstNormalObjectId))
+			ok = false;
+		if (ok)
+		{
+			cfg->cust_index = RelationGetRelid(idx);
+			cfg->cust_eq_proc = get_opcode(tc->eq_opr);
+			cfg->cust_eq_subtype = tc->btree_opintype;
+			cfg->cust_index_coll = keycoll;
+		}
+		index_close(idx, AccessShareLock);
+		if (ok)
+			break;
+	}
+	list_free(indexes);
+}
+
+/*
+ * The configuration of a trigger, from the cache or (re)built from its
+ * arguments, connecting SPI through call for that.
  */
 static ActivityConfig *
-ActivityConfigGet(TriggerData *trigdata)
+ActivityConfigGet(TriggerData *trigdata, ActivityCall *call)
 {
 	Trigger    *trigger = trigdata->tg_trigger;
 	Relation	rel = trigdata->tg_relation;
@@ -508,6 +620,7 @@ ActivityConfigGet(TriggerData *trigdata)
 	cfg = hash_search(ActivityCache, &trigger->tgoid, HASH_ENTER, &found);
 	if (found && cfg->valid)
 		return cfg;
+	ActivitySpiConnect(call);
 	if (found)
 		ActivityConfigRelease(cfg);
 	else
@@ -538,6 +651,10 @@ ActivityConfigGet(TriggerData *trigdata)
 	ActivityResolveTarget(cust, args[1],
 						  trigger->tgnargs >= 6 ? args[5] : "stage", &t,
 						  "track_activity");
+	ActivityFindKeyIndex(cust, SPI_fnumber(RelationGetDescr(cust), args[1]),
+						 t.key_typid, cfg);
+	cfg->cust_stage_att = SPI_fnumber(RelationGetDescr(cust),
+									  trigger->tgnargs >= 6 ? args[5] : "stage");
 	table_close(cust, NoLock);
 
 	cfg->ev_cust_att = ActivityEventColumn(rel, args[2]);
@@ -582,6 +699,12 @@ ActivityConfigGet(TriggerData *trigdata)
 	cfg->stage_typid = t.stage_typid;
 	getTypeInputInfo(t.key_typid, &cfg->key_in, &cfg->key_ioparam);
 	getTypeOutputInfo(t.key_typid, &cfg->key_out, &isvarlena);
+	cfg->same_key_type = SPI_gettypeid(desc, cfg->ev_cust_att) == t.key_typid;
+	fmgr_info_cxt(cfg->ev_cust_out, &cfg->ev_cust_out_fn, TopMemoryContext);
+	fmgr_info_cxt(cfg->key_in, &cfg->key_in_fn, TopMemoryContext);
+	fmgr_info_cxt(cfg->key_out, &cfg->key_out_fn, TopMemoryContext);
+	cfg->key_builtin = cfg->ev_cust_out < FirstNormalObjectId &&
+		cfg->key_in < FirstNormalObjectId && cfg->key_out < FirstNormalObjectId;
 	cfg->ev_cust_name = pstrdup(quote_identifier(args[2]));
 	cfg->ev_ts_name = pstrdup(quote_identifier(args[3]));
 	cfg->ev_amount_name = cfg->ev_amount_att != 0
@@ -724,10 +847,11 @@ ActivityLabelPosition(ClcmModel *model, const char *label)
 }
 
 /*
- * The rules of a model, loading them with SPI (connected) when needed.
+ * The rules of a model, loading them with SPI (connected through call)
+ * when needed.
  */
 static ActivityRuleSet *
-ActivityRulesGet(ClcmModel *model)
+ActivityRulesGet(ClcmModel *model, ActivityCall *call)
 {
 	ActivityRuleSet *set;
 	Oid			nsp;
@@ -759,6 +883,7 @@ ActivityRulesGet(ClcmModel *model)
 	ActivityRuleRelids[1] = get_relname_relid("transition", nsp);
 	ActivityRuleRelids[2] = get_relname_relid("model", nsp);
 
+	ActivitySpiBegin(call);
 	values[0] = CStringGetTextDatum(model->name);
 	rc = SPI_execute_with_args("SELECT r.from_stage, r.to_stage, r.condition,"
 							   " r.threshold, r.period"
@@ -853,16 +978,559 @@ ActivityRuleFire(ClcmModel *model, ActivityRuleSet *set, int cur,
 	return -1;
 }
 
+/* ------------------------------------------------------------ row level */
+
+/*
+ * Per-call state of the row-level path.  SPI is connected, and the
+ * search_path set to pg_catalog, pg_temp, only when a step needs SQL (a
+ * cache miss, a first event, a fallback or a stage move): the steady
+ * state runs without either.
+ */
+struct ActivityCall
+{
+	bool		connected;		/* SPI_connect done */
+	bool		pushed;			/* search_path pushed */
+	int			nest;			/* its GUC nest level */
+};
+
+/* Connect SPI (if not yet) for the configuration lookup. */
+static void
+ActivitySpiConnect(ActivityCall *call)
+{
+	if (call->connected)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	call->connected = true;
+}
+
+/* Connect SPI and set the search_path for the SQL statements that follow. */
+static void
+ActivitySpiBegin(ActivityCall *call)
+{
+	ActivitySpiConnect(call);
+	if (call->pushed)
+		return;
+	call->nest = ActivitySearchPathPush();
+	call->pushed = true;
+}
+
+/* Undo ActivitySpiBegin / ActivitySpiConnect, if done. */
+static void
+ActivitySpiEnd(ActivityCall *call)
+{
+	if (call->pushed)
+		ActivitySearchPathPop(call->nest);
+	if (call->connected)
+		SPI_finish();
+	call->pushed = false;
+	call->connected = false;
+}
+
+/* column types of clcm.activity_facts, in table order */
+#define FACTS_NATTS 6
+static const Oid ActivityFactsTypes[FACTS_NATTS] = {
+	REGCLASSOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, NUMERICOID
+};
+
+/*
+ * OID of clcm.activity_facts (cached; ActivityRelcacheCallback forgets it
+ * and the shape check when the table or its index change).
+ */
+static Oid
+ActivityFactsRelidGet(void)
+{
+	if (!OidIsValid(ActivityFactsRelid))
+	{
+		Oid			nsp = get_namespace_oid(CLCM_SCHEMA, false);
+
+		ActivityFactsRelid = get_relname_relid("activity_facts", nsp);
+		ActivityFactsChecked = false;
+		if (!OidIsValid(ActivityFactsRelid))
+			elog(ERROR, "relation " CLCM_SCHEMA ".activity_facts does not exist");
+	}
+	return ActivityFactsRelid;
+}
+
+/*
+ * OID of the owner of clcm.activity_facts, the role facts are written as.
+ */
+static Oid
+ActivityFactsOwner(void)
+{
+	Oid			relid = ActivityFactsRelidGet();
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Whether the (open) facts table has exactly the shape the direct write
+ * assumes: a heap with the six columns of the install script, no
+ * triggers, no row security, no CHECK constraint, and one index, the
+ * primary key btree on (table_name, customer_key) with the built-in
+ * operator families.  Anything else (a user added an index or a trigger)
+ * sends the write through SQL.  Cached until the table changes.
+ */
+static bool
+ActivityFactsShapeOk(Relation facts)
+{
+	TupleDesc	desc = RelationGetDescr(facts);
+	List	   *indexes;
+	Relation	pk;
+	int			i;
+	bool		ok;
+
+	if (ActivityFactsChecked)
+		return ActivityFactsDirect;
+	ActivityFactsDirect = false;
+	ActivityFactsPkey = InvalidOid;
+	ok = facts->rd_rel->relkind == RELKIND_RELATION &&
+		facts->rd_rel->relam == HEAP_TABLE_AM_OID &&
+		!facts->rd_rel->relhastriggers &&
+		!facts->rd_rel->relrowsecurity &&
+		desc->natts == FACTS_NATTS &&
+		(desc->constr == NULL || desc->constr->num_check == 0);
+	for (i = 0; ok && i < FACTS_NATTS; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		ok = !att->attisdropped && att->atttypid == ActivityFactsTypes[i];
+	}
+	indexes = ok ? RelationGetIndexList(facts) : NIL;
+	if (ok && list_length(indexes) == 1 &&
+		linitial_oid(indexes) == facts->rd_pkindex)
+	{
+		pk = index_open(linitial_oid(indexes), AccessShareLock);
+		ok = pk->rd_rel->relam == BTREE_AM_OID &&
+			pk->rd_index->indisunique && pk->rd_index->indisvalid &&
+			pk->rd_index->indisready && pk->rd_index->indislive &&
+			pk->rd_index->indnatts == 2 &&
+			IndexRelationGetNumberOfKeyAttributes(pk) == 2 &&
+			pk->rd_index->indkey.values[0] == 1 &&
+			pk->rd_index->indkey.values[1] == 2 &&
+			pk->rd_opfamily[0] == OID_BTREE_FAM_OID &&
+			pk->rd_opfamily[1] == TEXT_BTREE_FAM_OID &&
+			heap_attisnull(pk->rd_indextuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(pk->rd_indextuple, Anum_pg_index_indpred, NULL);
+		if (ok)
+			ActivityFactsPkey = RelationGetRelid(pk);
+		index_close(pk, NoLock);
+	}
+	else
+		ok = false;
+	list_free(indexes);
+	ActivityFactsDirect = ok;
+	ActivityFactsChecked = true;
+	return ok;
+}
+
+/*
+ * The new version of a facts row (old) after one event at ts with
+ * amount (numeric, or 0 for none): earliest and latest event, one more
+ * purchase, revenue plus the amount.  Also returns the new first_at,
+ * purchases and revenue (copied).  Computes what the SQL upsert's
+ * DO UPDATE SET does.
+ */
+static HeapTuple
+ActivityFactsNext(Relation facts, HeapTuple old, TimestampTz ts,
+				  Datum amount, TimestampTz *first_at, int64 *purchases,
+				  Datum *revenue)
+{
+	TupleDesc	desc = RelationGetDescr(facts);
+	Datum		values[FACTS_NATTS];
+	bool		nulls[FACTS_NATTS];
+	bool		repl[FACTS_NATTS];
+	TimestampTz f;
+	TimestampTz l;
+	int64		p;
+
+	heap_deform_tuple(old, desc, values, nulls);
+	if (nulls[2] || nulls[3] || nulls[4] || nulls[5])
+		elog(ERROR, "NULL in a NOT NULL column of " CLCM_SCHEMA ".activity_facts");
+	memset(repl, 0, sizeof(repl));
+	f = DatumGetTimestampTz(values[2]);
+	l = DatumGetTimestampTz(values[3]);
+	if (ts < f)
+	{
+		values[2] = TimestampTzGetDatum(ts);
+		repl[2] = true;
+		f = ts;
+	}
+	if (ts > l)
+	{
+		values[3] = TimestampTzGetDatum(ts);
+		repl[3] = true;
+	}
+	if (pg_add_s64_overflow(DatumGetInt64(values[4]), 1, &p))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range")));
+	values[4] = Int64GetDatum(p);
+	repl[4] = true;
+	if (amount != (Datum) 0)
+	{
+		values[5] = DirectFunctionCall2(numeric_add, values[5], amount);
+		repl[5] = true;
+	}
+	*first_at = f;
+	*purchases = p;
+	*revenue = datumCopy(values[5], false, -1);
+	return heap_modify_tuple(old, desc, values, nulls, repl);
+}
+
+/*
+ * Fetch the facts row an index scan finds: the version visible to snap
+ * (copied, with its TID in *tid), following HOT chains like
+ * index_getnext_slot.  Unlike the index fetch, which prunes the heap page
+ * at nearly every access once the page is past its fillfactor (a pass over
+ * the page and a WAL record, to remove the one version the previous event
+ * left), this prunes only when the page has no room left for two more
+ * versions of the row, so that one prune removes a batch of dead versions
+ * and the update that follows can still be HOT.
+ */
+static bool
+ActivityFactsFetch(Relation facts, IndexScanDesc scan, Snapshot snap,
+				   ItemPointer tid, HeapTuple *tuple)
+{
+	ItemPointer itid;
+
+	while ((itid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		ItemPointerData htid = *itid;
+		HeapTupleData tup;
+		Buffer		buf;
+		bool		all_dead;
+		bool		found;
+		Size		need;
+
+		buf = ReadBuffer(facts, ItemPointerGetBlockNumber(&htid));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		found = heap_hot_search_buffer(&htid, facts, buf, snap, &tup,
+									   &all_dead, true);
+		/* as index_fetch_heap: let the index mark a dead entry */
+		if (!scan->xactStartedInRecovery)
+			scan->kill_prior_tuple = all_dead;
+		if (found)
+		{
+			*tuple = heap_copytuple(&tup);
+			*tid = htid;
+		}
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (found)
+		{
+			need = 2 * (MAXALIGN((*tuple)->t_len) + sizeof(ItemIdData));
+			if (PageGetHeapFreeSpace(BufferGetPage(buf)) < need)
+				heap_page_prune_opt(facts, buf);
+		}
+		ReleaseBuffer(buf);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Direct update of an existing facts row for one event, without SQL.
+ * Returns false, having written nothing, when the SQL upsert must do it:
+ * no row yet for the customer (or it was deleted concurrently), or a facts
+ * table of unexpected shape.
+ *
+ * Concurrency: the row is found with a fresh snapshot and updated in place
+ * (heap_update waits for a concurrent writer of the row).  If another
+ * event updated it meanwhile, the newest version is locked
+ * (TUPLE_LOCK_FLAG_FIND_LAST_VERSION, waiting for its writer) and the
+ * values recomputed from it, as INSERT ... ON CONFLICT DO UPDATE does in
+ * READ COMMITTED; so concurrent events of one customer serialise on the
+ * row and every one counts.  The write is done as the facts table's owner
+ * (no user code runs in it); triggers and policies of the facts table are
+ * not involved (the shape check sends the write through SQL if it has
+ * any).  A non-HOT update also gets its index entry, as
+ * CatalogTupleUpdate does.
+ */
+static bool
+ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
+						  Datum amount, TimestampTz *first_at,
+						  int64 *purchases, Datum *revenue)
+{
+	Relation	facts;
+	Relation	pk;
+	Snapshot	snap;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = NULL;
+	HeapTuple	oldtup;
+	HeapTuple	newtup;
+	ItemPointerData tid;
+	TM_Result	res;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	CommandId	cid;
+	Oid			save_userid;
+	int			save_sec;
+	bool		found;
+
+	facts = table_open(ActivityFactsRelidGet(), RowExclusiveLock);
+	if (!ActivityFactsShapeOk(facts))
+	{
+		table_close(facts, NoLock);
+		return false;
+	}
+	pk = index_open(ActivityFactsPkey, RowExclusiveLock);
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(cfg->cust_relid));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
+				PointerGetDatum(key_text));
+	keys[1].sk_collation = pk->rd_indcollation[1];
+	scan = index_beginscan(facts, pk, snap, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = ActivityFactsFetch(facts, scan, snap, &tid, &oldtup);
+	index_endscan(scan);
+
+	if (found)
+	{
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(facts->rd_rel->relowner,
+							   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		cid = GetCurrentCommandId(true);
+		newtup = ActivityFactsNext(facts, oldtup, ts, amount, first_at,
+								   purchases, revenue);
+		res = heap_update(facts, &tid, newtup, cid, InvalidSnapshot, true,
+						  &tmfd, &lockmode);
+		if (res == TM_Updated)
+		{
+			/* another event got there first: lock its version, redo */
+			heap_freetuple(newtup);
+			slot = table_slot_create(facts, NULL);
+			res = table_tuple_lock(facts, &tid, snap, slot, cid,
+								   LockTupleNoKeyExclusive, LockWaitBlock,
+								   TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+			if (res == TM_Ok)
+			{
+				tid = slot->tts_tid;
+				newtup = ActivityFactsNext(facts,
+										   ExecFetchSlotHeapTuple(slot, false, NULL),
+										   ts, amount, first_at,
+										   purchases, revenue);
+				simple_heap_update(facts, &tid, newtup);
+			}
+		}
+		if (res == TM_Ok && !HeapTupleIsHeapOnly(newtup))
+		{
+			IndexInfo  *ii = BuildIndexInfo(pk);
+			Datum		iv[2];
+			bool		inull[2];
+
+			iv[0] = heap_getattr(newtup, 1, RelationGetDescr(facts), &inull[0]);
+			iv[1] = heap_getattr(newtup, 2, RelationGetDescr(facts), &inull[1]);
+			(void) index_insert(pk, iv, inull, &newtup->t_self, facts,
+								UNIQUE_CHECK_YES, true, ii);
+		}
+		SetUserIdAndSecContext(save_userid, save_sec);
+		if (res == TM_Ok)
+			ereport(DEBUG1,
+					(errmsg_internal("track_activity: facts of customer \"%s\" updated directly (%s)",
+									 text_to_cstring(key_text),
+									 HeapTupleIsHeapOnly(newtup) ? "HOT" : "not HOT")));
+		if (res == TM_Deleted)
+			found = false;		/* deleted meanwhile: insert with SQL */
+		else if (res != TM_Ok)
+			elog(ERROR, "unexpected result %d updating " CLCM_SCHEMA ".activity_facts",
+				 (int) res);
+	}
+	if (slot != NULL)
+		ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	index_close(pk, NoLock);
+	table_close(facts, NoLock);
+	return found;
+}
+
+/*
+ * The SQL upsert of the facts for one event (the first event of a
+ * customer, or when the direct path does not apply), as the owner of
+ * clcm.activity_facts.
+ */
+static void
+ActivityFactsUpsert(ActivityConfig *cfg, ActivityCall *call, text *key_text,
+					TimestampTz ts, Datum amount, TimestampTz *first_at,
+					int64 *purchases, Datum *revenue)
+{
+	Datum		values[4];
+	Oid			argtypes[4];
+	Oid			save_userid;
+	int			save_sec;
+	bool		isnull;
+	int			rc;
+
+	ActivitySpiBegin(call);
+	if (cfg->facts_plan == NULL)
+	{
+		argtypes[0] = REGCLASSOID;
+		argtypes[1] = TEXTOID;
+		argtypes[2] = TIMESTAMPTZOID;
+		argtypes[3] = NUMERICOID;
+		cfg->facts_plan = ActivityPrepare(
+										  "INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
+										  " (table_name, customer_key, first_at, last_at, purchases, revenue)"
+										  " VALUES ($1, $2, $3, $3, 1, $4)"
+										  " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
+										  " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
+										  " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
+										  " purchases = f.purchases OPERATOR(pg_catalog.+) 1,"
+										  " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue"
+										  " RETURNING first_at, purchases, revenue",
+										  4, argtypes);
+	}
+	values[0] = ObjectIdGetDatum(cfg->cust_relid);
+	values[1] = PointerGetDatum(key_text);
+	values[2] = TimestampTzGetDatum(ts);
+	values[3] = amount != (Datum) 0 ? amount
+		: DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ActivityFactsOwner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_plan(cfg->facts_plan, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "upsert of activity facts failed: %s", SPI_result_code_string(rc));
+	*first_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+	*purchases = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 2, &isnull));
+	*revenue = datumCopy(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 3, &isnull),
+						 false, -1);
+}
+
+/*
+ * Read the customer's stage through the unique key index, without SQL.
+ * Returns the number of customers found (0, 1, or 2 meaning "more than
+ * one") and the stage of the first in *stage / *isnull; -1 when the direct
+ * read does not apply and the SQL read must be used: no suitable index,
+ * the current user lacks SELECT on the table (the SQL read then checks
+ * column privileges and raises the error), or row security applies.
+ * The index scan uses a fresh snapshot, as the SQL read does in READ
+ * COMMITTED, so it sees what a concurrent earlier event committed.
+ */
+static int
+ActivityStageReadDirect(ActivityConfig *cfg, Datum key, Datum *stage,
+						bool *isnull)
+{
+	Relation	cust;
+	Relation	idx;
+	Snapshot	snap;
+	ScanKeyData skey;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			n = 0;
+
+	if (!OidIsValid(cfg->cust_index))
+		return -1;
+	if (pg_class_aclcheck(cfg->cust_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return -1;
+	if (check_enable_rls(cfg->cust_relid, InvalidOid, true) == RLS_ENABLED)
+		return -1;
+	cust = try_table_open(cfg->cust_relid, AccessShareLock);
+	if (cust == NULL)
+		return -1;
+	/* invalidations processed by the lock may have changed the config */
+	if (!cfg->valid ||
+		(idx = try_relation_open(cfg->cust_index, AccessShareLock)) == NULL)
+	{
+		table_close(cust, NoLock);
+		return -1;
+	}
+	if (idx->rd_rel->relkind != RELKIND_INDEX)
+	{
+		relation_close(idx, NoLock);
+		table_close(cust, NoLock);
+		return -1;
+	}
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber,
+						   cfg->cust_eq_subtype, cfg->cust_index_coll,
+						   cfg->cust_eq_proc, key);
+	slot = table_slot_create(cust, NULL);
+	scan = index_beginscan(cust, idx, snap, 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	while (n < 2 && index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		if (n == 0)
+			*stage = slot_getattr(slot, cfg->cust_stage_att, isnull);
+		n++;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snap);
+	ereport(DEBUG1,
+			(errmsg_internal("track_activity: stage read through index \"%s\"",
+							 RelationGetRelationName(idx))));
+	relation_close(idx, NoLock);
+	table_close(cust, NoLock);
+	return n;
+}
+
+/*
+ * The SQL read of the customer's stage; same result convention as
+ * ActivityStageReadDirect.
+ */
+static int
+ActivityStageReadSql(ActivityConfig *cfg, ActivityCall *call, Datum key,
+					 Datum *stage, bool *isnull)
+{
+	Datum		values[1];
+	Oid			argtypes[1];
+	int			rc;
+
+	ActivitySpiBegin(call);
+	if (cfg->stage_plan == NULL)
+	{
+		char	   *sql;
+
+		argtypes[0] = cfg->key_typid;
+		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s %s $1",
+					   cfg->stage_col, cfg->cust_name, cfg->key_col, cfg->key_eq);
+		cfg->stage_plan = ActivityPrepare(sql, 1, argtypes);
+	}
+	values[0] = key;
+	rc = SPI_execute_plan(cfg->stage_plan, values, NULL, false, 2);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		*stage = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+							   isnull);
+	return (int) SPI_processed;
+}
+
 /*
  * Row level: account one event for one customer and apply the rules.
  *
- * The facts upsert comes first: its row lock serialises concurrent events
+ * The facts update comes first: its row lock serialises concurrent events
  * of one customer, so the stage read next (a new snapshot) sees the
  * committed result of an earlier event.  The stage update is conditional
  * on the stage read, so a concurrent change by someone else wins.
+ *
+ * In the steady state (the customer has facts, the customer table has a
+ * unique index on its key, READ COMMITTED) both steps run without SQL
+ * (ActivityFactsUpdateDirect, ActivityStageReadDirect); the SQL forms are
+ * the fallbacks.  Only a stage move runs SQL: an UPDATE of the customer,
+ * so the table's guard validates and records it.
  */
 static void
-ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
+ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg,
+				 ActivityCall *call)
 {
 	HeapTuple	tuple = trigdata->tg_trigtuple;
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
@@ -870,28 +1538,39 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 	Datum		ts_value;
 	Datum		amount = (Datum) 0;
 	bool		isnull;
-	char	   *cust_text;
 	Datum		key;
-	char	   *key_text;
-	Datum		values[4];
-	Oid			argtypes[4];
+	char	   *key_cstr;
+	text	   *key_text;
+	Datum		values[3];
 	int			rc;
 	TimestampTz first_at;
 	int64		purchases;
 	Datum		revenue;
-	Oid			save_userid;
-	int			save_sec;
+	Datum		stage_datum = (Datum) 0;
 	Oid			stage;
 	ClcmModel  *model;
 	int			step;
+	int			nfound;
+	bool		direct = !IsolationUsesXactSnapshot();
 
 	cust_value = heap_getattr(tuple, cfg->ev_cust_att, desc, &isnull);
 	if (isnull)
 		return;					/* not attributable to a customer */
+	/*
+	 * The I/O functions of a key type of the user's run, like all SQL of
+	 * the trigger, under the pinned search_path.
+	 */
+	if (!cfg->key_builtin)
+		ActivitySpiBegin(call);
 	/* the key in the key column's type and its canonical text */
-	cust_text = OidOutputFunctionCall(cfg->ev_cust_out, cust_value);
-	key = OidInputFunctionCall(cfg->key_in, cust_text, cfg->key_ioparam, -1);
-	key_text = OidOutputFunctionCall(cfg->key_out, key);
+	if (cfg->same_key_type)
+		key = cust_value;
+	else
+		key = InputFunctionCall(&cfg->key_in_fn,
+								OutputFunctionCall(&cfg->ev_cust_out_fn, cust_value),
+								cfg->key_ioparam, -1);
+	key_cstr = OutputFunctionCall(&cfg->key_out_fn, key);
+	key_text = cstring_to_text(key_cstr);
 
 	ts_value = heap_getattr(tuple, cfg->ev_ts_att, desc, &isnull);
 	if (isnull)
@@ -912,90 +1591,41 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 			amount = ActivityEventAmount(cfg, a);
 	}
 
-	/* 1. upsert the facts as the owner of clcm.activity_facts */
-	if (cfg->facts_plan == NULL)
-	{
-		argtypes[0] = REGCLASSOID;
-		argtypes[1] = TEXTOID;
-		argtypes[2] = TIMESTAMPTZOID;
-		argtypes[3] = NUMERICOID;
-		cfg->facts_plan = ActivityPrepare(
-										  "INSERT INTO " CLCM_SCHEMA ".activity_facts AS f"
-										  " (table_name, customer_key, first_at, last_at, purchases, revenue)"
-										  " VALUES ($1, $2, $3, $3, 1, $4)"
-										  " ON CONFLICT (table_name, customer_key) DO UPDATE SET"
-										  " first_at = LEAST(f.first_at, EXCLUDED.first_at),"
-										  " last_at = GREATEST(f.last_at, EXCLUDED.last_at),"
-										  " purchases = f.purchases OPERATOR(pg_catalog.+) 1,"
-										  " revenue = f.revenue OPERATOR(pg_catalog.+) EXCLUDED.revenue"
-										  " RETURNING first_at, purchases, revenue",
-										  4, argtypes);
-	}
-	values[0] = ObjectIdGetDatum(cfg->cust_relid);
-	values[1] = CStringGetTextDatum(key_text);
-	values[2] = ts_value;
-	values[3] = amount != (Datum) 0 ? amount
-		: DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ActivityFactsOwner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	rc = SPI_execute_plan(cfg->facts_plan, values, NULL, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "upsert of activity facts failed: %s", SPI_result_code_string(rc));
-	first_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 1, &isnull));
-	purchases = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 2, &isnull));
-	revenue = datumCopy(SPI_getbinval(SPI_tuptable->vals[0],
-									  SPI_tuptable->tupdesc, 3, &isnull),
-						false, -1);
+	/*
+	 * Make what earlier events of this transaction wrote (facts, stage
+	 * moves) visible to the snapshots taken below, as SPI would.
+	 */
+	CommandCounterIncrement();
+
+	/* 1. account the event in the facts */
+	if (!direct ||
+		!ActivityFactsUpdateDirect(cfg, key_text,
+								   DatumGetTimestampTz(ts_value), amount,
+								   &first_at, &purchases, &revenue))
+		ActivityFactsUpsert(cfg, call, key_text, DatumGetTimestampTz(ts_value),
+							amount, &first_at, &purchases, &revenue);
 
 	/* 2. read the customer's stage (error for an unknown customer) */
-	if (cfg->stage_plan == NULL)
-	{
-		char	   *sql;
-
-		argtypes[0] = cfg->key_typid;
-		sql = psprintf("SELECT c.%s FROM %s c WHERE c.%s %s $1",
-					   cfg->stage_col, cfg->cust_name, cfg->key_col, cfg->key_eq);
-		cfg->stage_plan = ActivityPrepare(sql, 1, argtypes);
-	}
-	values[0] = key;
-	rc = SPI_execute_plan(cfg->stage_plan, values, NULL, false, 2);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 0)
+	nfound = direct ? ActivityStageReadDirect(cfg, key, &stage_datum, &isnull) : -1;
+	if (nfound < 0)
+		nfound = ActivityStageReadSql(cfg, call, key, &stage_datum, &isnull);
+	if (nfound == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("track_activity: customer \"%s\" does not exist in table %s",
-						key_text, cfg->cust_name),
+						key_cstr, cfg->cust_name),
 				 errhint("Insert the customer before its events, or add a foreign key to the events table.")));
-	if (SPI_processed > 1)
+	if (nfound > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("track_activity: key \"%s\" matches more than one customer in table %s",
-						key_text, cfg->cust_name),
+						key_cstr, cfg->cust_name),
 				 errhint("The key column must be unique.")));
-	stage = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull)
 		return;					/* no stage yet: facts only */
+	stage = DatumGetObjectId(stage_datum);
 
 	/* 3. apply the first firing rule until none fires */
-	if (cfg->move_plan == NULL)
-	{
-		char	   *sql;
-
-		argtypes[0] = cfg->stage_typid;
-		argtypes[1] = cfg->key_typid;
-		argtypes[2] = cfg->stage_typid;
-		sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s %s $2 AND c.%s %s $3",
-					   cfg->cust_name, cfg->stage_col, cfg->key_col, cfg->key_eq,
-					   cfg->stage_col, cfg->stage_eq);
-		cfg->move_plan = ActivityPrepare(sql, 3, argtypes);
-	}
 	for (step = 0; step < cfg->nstages; step++)
 	{
 		ActivityRuleSet *rules;
@@ -1010,7 +1640,7 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 					(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 					 errmsg("track_activity: the stage column of table %s is no longer of a model's stage type",
 							cfg->cust_name)));
-		rules = ActivityRulesGet(model);
+		rules = ActivityRulesGet(model, call);
 		model = ClcmModelLookup(cfg->stage_typid);	/* SPI may have invalidated it */
 		cur = ClcmModelStagePosition(model, stage);
 		to = ActivityRuleFire(model, rules, cur, purchases, revenue, first_at,
@@ -1019,6 +1649,20 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg)
 			break;
 		to_value = model->values[to];
 
+		ActivitySpiBegin(call);
+		if (cfg->move_plan == NULL)
+		{
+			char	   *sql;
+			Oid			argtypes[3];
+
+			argtypes[0] = cfg->stage_typid;
+			argtypes[1] = cfg->key_typid;
+			argtypes[2] = cfg->stage_typid;
+			sql = psprintf("UPDATE %s c SET %s = $1 WHERE c.%s %s $2 AND c.%s %s $3",
+						   cfg->cust_name, cfg->stage_col, cfg->key_col, cfg->key_eq,
+						   cfg->stage_col, cfg->stage_eq);
+			cfg->move_plan = ActivityPrepare(sql, 3, argtypes);
+		}
 		values[0] = ObjectIdGetDatum(to_value);
 		values[1] = key;
 		values[2] = ObjectIdGetDatum(stage);
@@ -1270,7 +1914,7 @@ clcm_activity_track(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	ActivityConfig *cfg;
-	int			nest;
+	ActivityCall call = {false, false, 0};
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -1294,17 +1938,16 @@ clcm_activity_track(PG_FUNCTION_ARGS)
 						trigdata->tg_trigger->tgname),
 				 errhint("Create it with REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT, or use FOR EACH ROW.")));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	/* the trigger's customer table name resolves by the caller's path */
-	cfg = ActivityConfigGet(trigdata);
-	nest = ActivitySearchPathPush();
+	cfg = ActivityConfigGet(trigdata, &call);
 	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ActivityTrackRow(trigdata, cfg);
+		ActivityTrackRow(trigdata, cfg, &call);
 	else
+	{
+		ActivitySpiBegin(&call);
 		ActivityTrackStatement(trigdata, cfg);
-	ActivitySearchPathPop(nest);
-	SPI_finish();
+	}
+	ActivitySpiEnd(&call);
 	return PointerGetDatum(NULL);
 }
 

@@ -12,8 +12,8 @@
 # Run with `make bench BENCH=activity` (test/harness.sh sets PGHOST etc.).
 # Sizes: N_CUSTOMERS (default 1000000), N_ORDERS (default 1000000),
 # N_ROW_ORDERS (row-level bulk insert, default 1000000), PGBENCH_SECONDS
-# (default 20), PGBENCH_CLIENTS (default 2); ONLY_PGBENCH=1 stops after
-# part 1.
+# (default 20), PGBENCH_CLIENTS (default 2), PGBENCH_ROUNDS (default 3);
+# ONLY_PGBENCH=1 stops after part 1.
 set -euo pipefail
 
 N_CUSTOMERS=${N_CUSTOMERS:-1000000}
@@ -21,6 +21,7 @@ N_ORDERS=${N_ORDERS:-1000000}
 N_ROW_ORDERS=${N_ROW_ORDERS:-1000000}
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-2}
+PGBENCH_ROUNDS=${PGBENCH_ROUNDS:-3}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
@@ -94,33 +95,85 @@ cat >"$W/moving.sql" <<'SQL'
 INSERT INTO orders_moving VALUES (:c, now(), 10);
 SQL
 pgb() {
+	# a checkpoint first, so that no run pays for another's dirty pages
+	# or starts right after a checkpoint the other run did not get
+	q -c "CHECKPOINT" >/dev/null
 	pgbench -n -M prepared -c "$PGBENCH_CLIENTS" -j "$PGBENCH_CLIENTS" -T "$PGBENCH_SECONDS" \
-		-f "$1" 2>/dev/null | awk '/^tps/ { print $3; exit }'
+		-f "$1" 2>/dev/null | awk '/^tps/ { printf "%.0f\n", $3; exit }'
 }
-# warm up both, then alternate plain / tracked twice and keep the best
-pgbench -n -c 1 -T 2 -f "$W/plain.sql" >/dev/null 2>&1
-pgbench -n -c 1 -T 2 -f "$W/tracked.sql" >/dev/null 2>&1
-tp1=$(pgb "$W/plain.sql"); tt1=$(pgb "$W/tracked.sql")
-tp2=$(pgb "$W/plain.sql"); tt2=$(pgb "$W/tracked.sql")
-tp=$(awk -v a="$tp1" -v b="$tp2" 'BEGIN { print (a > b ? a : b) }')
-tt=$(awk -v a="$tt1" -v b="$tt2" 'BEGIN { print (a > b ? a : b) }')
-echo "pgbench single-order INSERT, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s each (best of 2):"
-printf '  without trigger  %10.0f tps  (runs %s, %s)\n' "$tp" "$tp1" "$tp2"
-printf '  track_activity   %10.0f tps  (runs %s, %s)\n' "$tt" "$tt1" "$tt2"
+best() { printf '%s\n' "$@" | sort -n | tail -1; }
+# pair PLAIN TRACKED: PGBENCH_ROUNDS rounds, each one run of the plain
+# script and one of the tracked script (alternating which goes first);
+# sets p_runs, t_runs, p_best, t_best
+pair() {
+	local r a b
+	p_runs=(); t_runs=()
+	for r in $(seq 1 "$PGBENCH_ROUNDS"); do
+		if [ $((r % 2)) = 1 ]; then
+			a=$(pgb "$1"); b=$(pgb "$2")
+		else
+			b=$(pgb "$2"); a=$(pgb "$1")
+		fi
+		p_runs+=("$a"); t_runs+=("$b")
+	done
+	p_best=$(best "${p_runs[@]}"); t_best=$(best "${t_runs[@]}")
+}
+# warm up every script (caches, the backends' plan and trigger caches)
+for f in plain tracked plain_fk tracked_fk; do
+	pgbench -n -M prepared -c "$PGBENCH_CLIENTS" -T 3 -f "$W/$f.sql" >/dev/null 2>&1
+done
+echo "load average before part 1: $(cut -d' ' -f1-3 /proc/loadavg)"
+pair "$W/plain.sql" "$W/tracked.sql"
+tp=$p_best; tt=$t_best
+echo "pgbench single-order INSERT, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s each, best of $PGBENCH_ROUNDS alternating rounds:"
+printf '  without trigger  %10.0f tps  (runs %s)\n' "$tp" "${p_runs[*]}"
+printf '  track_activity   %10.0f tps  (runs %s)\n' "$tt" "${t_runs[*]}"
 echo "  ratio with/without: $(ratio "$tt" "$tp")   (goal >= 0.8; steady state: no order moves a stage)"
-tpf1=$(pgb "$W/plain_fk.sql"); ttf1=$(pgb "$W/tracked_fk.sql")
-tpf2=$(pgb "$W/plain_fk.sql"); ttf2=$(pgb "$W/tracked_fk.sql")
-tpf=$(awk -v a="$tpf1" -v b="$tpf2" 'BEGIN { print (a > b ? a : b) }')
-ttf=$(awk -v a="$ttf1" -v b="$ttf2" 'BEGIN { print (a > b ? a : b) }')
+pair "$W/plain_fk.sql" "$W/tracked_fk.sql"
+tpf=$p_best; ttf=$t_best
 echo " typical orders table (bigserial primary key, foreign key to customers):"
-printf '  without trigger  %10.0f tps  (runs %s, %s)\n' "$tpf" "$tpf1" "$tpf2"
-printf '  track_activity   %10.0f tps  (runs %s, %s)\n' "$ttf" "$ttf1" "$ttf2"
+printf '  without trigger  %10.0f tps  (runs %s)\n' "$tpf" "${p_runs[*]}"
+printf '  track_activity   %10.0f tps  (runs %s)\n' "$ttf" "${t_runs[*]}"
 echo "  ratio with/without: $(ratio "$ttf" "$tpf")"
+echo "load average after part 1: $(cut -d' ' -f1-3 /proc/loadavg)"
 tm=$(pgb "$W/moving.sql")
 printf '  track_activity, prospects  %10.0f tps  (ratio %s; stage moves below)\n' "$tm" "$(ratio "$tm" "$tp")"
 q -c "SELECT (SELECT count(*) FROM orders_moving) AS orders,
              (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bp'::regclass AND reason = 'activity') AS stage_moves,
              (SELECT count(*) FROM clcm.stage_history WHERE table_name = 'bc'::regclass AND reason = 'activity') AS steady_state_moves"
+
+# Backend CPU per order: less sensitive to a busy machine than tps.  One
+# pgbench client; the CPU time (utime + stime from /proc) its backend
+# spends over CPU_SECONDS, divided by the orders inserted meanwhile.
+cpu_per_order() {	# script table
+	local pid c1 c2 n1 n2 bpid
+	q -c "CHECKPOINT" >/dev/null
+	pgbench -n -M prepared -c 1 -T $((CPU_SECONDS + 4)) -f "$1" >/dev/null 2>&1 &
+	bpid=$!
+	sleep 2
+	pid=$(q -At -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND state IS NOT NULL LIMIT 1")
+	n1=$(q -At -c "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = '$2'::regclass")
+	c1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	sleep "$CPU_SECONDS"
+	c2=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	n2=$(q -At -c "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = '$2'::regclass")
+	wait "$bpid"
+	awk -v c="$((c2 - c1))" -v n="$((n2 - n1))" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.1f", c / hz * 1e6 / n }'
+}
+CPU_SECONDS=${CPU_SECONDS:-10}
+if [ -r /proc/self/stat ]; then
+	cp1=$(cpu_per_order "$W/plain.sql" orders_plain)
+	ct1=$(cpu_per_order "$W/tracked.sql" orders_tracked)
+	cp2=$(cpu_per_order "$W/plain.sql" orders_plain)
+	ct2=$(cpu_per_order "$W/tracked.sql" orders_tracked)
+	cp=$(printf '%s\n' "$cp1" "$cp2" | sort -n | head -1)
+	ct=$(printf '%s\n' "$ct1" "$ct2" | sort -n | head -1)
+	echo "backend CPU per single-order INSERT transaction (1 client, ${CPU_SECONDS}s windows, lower of 2):"
+	echo "  without trigger  $cp us  (runs $cp1, $cp2)"
+	echo "  track_activity   $ct us  (runs $ct1, $ct2)"
+	echo "  CPU ratio without/with: $(ratio "$cp" "$ct")   (the tps ratio the server side allows)"
+fi
 
 [ "${ONLY_PGBENCH:-0}" = 1 ] && exit 0
 
