@@ -204,9 +204,9 @@ CREATE TABLE harden.call_list AS
 SELECT fn::text AS fn, sql, format('CALL harden.try(%L, %L)', fn, sql) AS stmt
   FROM harden.calls c
  WHERE NOT EXISTS (SELECT 1 FROM harden.known k WHERE c.sql ~ k.pattern);
--- per-call limit: 5 s, or CLCM_SWEEP_TIMEOUT from the environment (the
+-- per-call limit: 5 s, or CLCM_TEST_TIMEOUT from the environment (the
 -- harness raises it when the server runs under valgrind, ~50x slower)
-\getenv sweep_timeout CLCM_SWEEP_TIMEOUT
+\getenv sweep_timeout CLCM_TEST_TIMEOUT
 \if :{?sweep_timeout}
 \else
 \set sweep_timeout 5s

@@ -296,9 +296,10 @@ fuzz)  cmd_fuzz ;;
 check-valgrind)
 	# Every suite but TAP (the TAP scripts start their own servers, not
 	# under valgrind) with the scratch server under valgrind memcheck.
-	# harden_sweep's per-call statement_timeout is scaled to valgrind speed
+	# the statement_timeout guards of the tests (harden_sweep, btyd_harden,
+	# harden_findings) are scaled to valgrind speed
 	VALGRIND=1; SUITES=${CLCM_SUITES:-regress isolation pgtap}
-	export CLCM_SWEEP_TIMEOUT=${CLCM_SWEEP_TIMEOUT:-300s}; cmd_test ;;
+	export CLCM_TEST_TIMEOUT=${CLCM_TEST_TIMEOUT:-600s}; cmd_test ;;
 demo)  cmd_demo ;;
 bench) shift; cmd_bench "$@" ;;
 shell) cmd_shell ;;
