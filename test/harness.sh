@@ -301,7 +301,10 @@ check-valgrind)
 	VALGRIND=1; SUITES=${CLCM_SUITES:-regress isolation pgtap}
 	export CLCM_TEST_TIMEOUT=${CLCM_TEST_TIMEOUT:-600s}; cmd_test ;;
 demo)  cmd_demo ;;
-bench) shift; cmd_bench "$@" ;;
+bench)
+	# benchmarks measure what users run: no assertions in clcm's code
+	STRICT_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter"
+	shift; cmd_bench "$@" ;;
 shell) cmd_shell ;;
 *) die "usage: $0 test|check-valgrind|fuzz|demo|bench NAME|shell" ;;
 esac
