@@ -256,6 +256,19 @@ INSERT INTO fp_part_orders VALUES (99, '2024-01-01', 1);
 SELECT fp_diff('fp_part_orders', 'fp_part') AS part_diff;
 SELECT id, stage FROM fp_part ORDER BY 1;
 
+-- the purchases counter at the bigint limit: the direct update raises
+-- 22003 like the SQL path's int8 addition (fp_sql, REPEATABLE READ)
+UPDATE clcm.activity_facts SET purchases = 9223372036854775807
+ WHERE table_name IN ('fp_pk'::regclass, 'fp_sql'::regclass) AND customer_key = '1';
+\set VERBOSITY sqlstate
+INSERT INTO fp_pk_orders VALUES (1, '2024-06-01', 1);
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+INSERT INTO fp_sql_orders VALUES (1, '2024-06-01', 1);
+ROLLBACK;
+\set VERBOSITY default
+SELECT table_name::text, purchases FROM clcm.activity_facts
+ WHERE table_name IN ('fp_pk'::regclass, 'fp_sql'::regclass) AND customer_key = '1' ORDER BY 1;
+
 DELETE FROM clcm.activity_facts
  WHERE table_name IN ('fp_pk'::regclass, 'fp_noidx'::regclass, 'fp_sql'::regclass,
                       'fp_rls'::regclass, 'fp_txt'::regclass, 'fp_part'::regclass);
