@@ -86,6 +86,31 @@ SELECT (SELECT clcm.retention(id::text, ts, 'week') FROM part_tx)::text = week A
           FROM part_tx GROUP BY id) s)::text = day AS two_level_day
   FROM part_serial;
 
+-- the compact state: bigint ids, head counts, every period within 64 (the
+-- monthly matrix above) keeps customers in 16-byte entries; a period
+-- outside its window turns it into the general form mid-scan.  Rows of
+-- 2031 (after the window) or 2015 (before it) follow the 300,000 rows; the
+-- text-id state, never compact, must give the same matrix.
+CREATE TABLE part_late AS
+SELECT id, ts + interval '9 years' AS ts FROM part_tx WHERE id % 1000 = 7;
+CREATE TABLE part_early AS
+SELECT id, ts - interval '7 years' AS ts FROM part_tx WHERE id % 1000 = 7;
+SET client_min_messages = debug2;
+SELECT (SELECT clcm.retention(id, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_late) s)::text
+     = (SELECT clcm.retention(id::text, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_late) s)::text AS late_rows,
+       (SELECT clcm.retention(id, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_early) s)::text
+     = (SELECT clcm.retention(id::text, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_early) s)::text AS early_rows,
+       (SELECT clcm.retention(id, ts, 'month', clcm.retention_options(recurring => true)) FROM part_tx)::text
+     = recurring AS compact_recurring
+  FROM part_serial;
+RESET client_min_messages;
+ALTER TABLE part_serial ADD COLUMN month text;
+UPDATE part_serial SET month = (SELECT clcm.retention(id::text, ts, 'month') FROM part_tx)::text;
+
 -- parallel: each worker's state is partitioned, serialized, deserialized
 -- and combined by the leader; the results equal the serial ones
 SET parallel_setup_cost = 0;
@@ -97,7 +122,8 @@ EXPLAIN (COSTS OFF) SELECT clcm.retention(id::text, ts, 'week') FROM part_tx;
 SELECT (SELECT clcm.retention(id, ts, 'week') FROM part_tx)::text = week AS par_week,
        (SELECT clcm.retention(md5(id::text)::uuid, ts, 'week') FROM part_tx)::text = week AS par_uuid_week,
        (SELECT clcm.revenue_retention(id, ts, amt, 'month') FROM part_tx)::text = revenue AS par_revenue,
-       (SELECT clcm.retention(id::text, ts, 'day') FROM part_tx)::text = day AS par_text_day
+       (SELECT clcm.retention(id::text, ts, 'day') FROM part_tx)::text = day AS par_text_day,
+       (SELECT clcm.retention(id, ts, 'month') FROM part_tx)::text = month AS par_compact_month
   FROM part_serial;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
@@ -105,4 +131,4 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 DROP FUNCTION part_check(text, clcm.retention_matrix);
-DROP TABLE part_tx, part_plain, part_size, part_serial;
+DROP TABLE part_tx, part_plain, part_size, part_serial, part_late, part_early;

@@ -136,6 +136,29 @@ typedef struct RetRow
 } RetRow;
 
 /*
+ * One customer of a compact state (16 bytes): a one-call state of bigint
+ * ids without revenue whose periods all lie in a window of 64 periods
+ * starting at RetState.cbase, which covers most cohort analyses (five
+ * years of months).  The id is kept as its hash (RetHashInt is a
+ * bijection, RetUnhashInt inverts it), so that a buffered row needs only
+ * 8 bytes: the hash's low 56 bits (its high 8 bits are the partition) and
+ * the period's offset in the window.  bits == 0 marks an empty slot.  A
+ * row outside the window turns the state into the general form
+ * (RetDecompact).
+ */
+typedef struct RetCEntry
+{
+	uint64		hash;
+	uint64		bits;			/* bit i: period cbase + i */
+} RetCEntry;
+
+StaticAssertDecl(sizeof(RetCEntry) == 16, "RetCEntry should be 16 bytes");
+
+/* a compact row: hash bits 0..55, period offset in bits 56..61 */
+#define RET_C_LOW			((UINT64CONST(1) << 56) - 1)
+#define RET_C_ROW(hash, off)	(((hash) & RET_C_LOW) | ((uint64) (off) << 56))
+
+/*
  * A partition of a one-call state: the customers whose hash has the
  * partition's high bits, in their own open-addressing table (linear
  * probing, power-of-two size, load <= 0.7), and the rows buffered for
@@ -144,14 +167,26 @@ typedef struct RetRow
 typedef struct RetPart
 {
 	RetEntry   *table;			/* NULL until the first customer */
+	RetCEntry  *ctable;			/* instead of table in a compact state */
 	RetRev	  **rev;			/* RF_REVENUE: revenue of each slot */
 	uint64		cap;			/* slots */
 	uint64		count;			/* customers */
 	RetRow	   *rows;			/* buffered rows */
+	uint64	   *crows;			/* instead of rows in a compact state */
 	float8	   *amt;			/* RF_REVENUE: amount of each row, NaN = none */
+	Size		rbytes;			/* bytes allocated for rows (or crows) */
 	uint32		nrows;
 	uint32		rowcap;
 } RetPart;
+
+/*
+ * A partition's buffered rows start this many bytes into their
+ * allocation.  The buffers have power-of-two sizes and alignments and are
+ * filled in step, so without the offset the 256 places being written
+ * would all fall into the same few sets of the CPU cache and evict each
+ * other; 64 different cache lines of offset spread them over the sets.
+ */
+#define RET_STAGGER(pidx)	((Size) ((pidx) & 63) * 64)
 
 /*
  * Cache of the period of each local day in a window of RET_DCACHE days
@@ -186,6 +221,8 @@ typedef struct RetState
 	RetRev	   *one_rev;
 	/* partitioned hash state (keykind != RK_NONE) */
 	int			pbits;			/* 0 (one partition) or RET_PART_BITS */
+	bool		compact;		/* partitions hold RetCEntry tables */
+	int32		cbase;			/* compact: first period of the window */
 	int			nparts;
 	RetPart    *parts;
 	uint64		count;			/* customers over all partitions */
@@ -529,6 +566,18 @@ RetHashInt(int64 k)
 	return x;
 }
 
+/* inverse of RetHashInt */
+static inline int64
+RetUnhashInt(uint64 x)
+{
+	x ^= (x >> 31) ^ (x >> 62);
+	x *= UINT64CONST(0x319642b2d24d8ec3);
+	x ^= (x >> 27) ^ (x >> 54);
+	x *= UINT64CONST(0x96de1b173f119089);
+	x ^= (x >> 30) ^ (x >> 60);
+	return (int64) x;
+}
+
 /* hash of a text or uuid key */
 static inline uint64
 RetHashBytes(const char *k, int32 len)
@@ -632,6 +681,63 @@ RetFree(RetState *st, void *p, Size size)
 	c = pg_leftmost_one_pos64(size);
 	*(void **) p = st->slab_free[c];
 	st->slab_free[c] = p;
+}
+
+/*
+ * Grow a row buffer of rowsize-byte rows (the partition's rows, or with
+ * rowsize 8 its crows or amounts; scale 1, or 2 for the amounts, which
+ * take half the bytes of the RetRow rows they go with) to twice its size:
+ * copy the buffered rows, free the old buffer, return the new rows
+ * (RET_STAGGER bytes into the allocation, scaled).  Sets part->rowcap
+ * only for scale 1.
+ */
+static void *
+RetRowsRealloc(RetState *st, RetPart *part, void *rows, Size rowsize,
+			   Size oldbytes, Size newbytes, int scale)
+{
+	Size		off = RET_STAGGER(part - st->parts) / scale;
+	char	   *raw = RetAlloc(st, newbytes, false);
+
+	if (part->nrows > 0)
+		memcpy(raw + off, rows, rowsize * part->nrows);
+	if (rows != NULL)
+		RetFree(st, (char *) rows - off, oldbytes);
+	if (scale == 1)
+		part->rowcap = (uint32) Min((newbytes - off) / rowsize, (Size) PG_UINT32_MAX);
+	return raw + off;
+}
+
+/* next size of a partition's row buffer of rowsize-byte rows */
+static Size
+RetRowsNextBytes(RetPart *part, Size rowsize)
+{
+	if (part->rowcap >= PG_UINT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many retention rows buffered for one partition")));
+	if (part->rbytes == 0)
+		return pg_nextpower2_size_t(RET_STAGGER(63) + RET_ROWS_INITIAL * rowsize);
+	return part->rbytes * 2;
+}
+
+/* free a partition's row buffers */
+static void
+RetRowsFree(RetState *st, RetPart *part)
+{
+	Size		off = RET_STAGGER(part - st->parts);
+
+	if (part->rows != NULL)
+		RetFree(st, (char *) part->rows - off, part->rbytes);
+	if (part->crows != NULL)
+		RetFree(st, (char *) part->crows - off, part->rbytes);
+	if (part->amt != NULL)
+		RetFree(st, (char *) part->amt - off / 2, part->rbytes / 2);
+	part->rows = NULL;
+	part->crows = NULL;
+	part->amt = NULL;
+	part->rbytes = 0;
+	part->rowcap = 0;
+	part->nrows = 0;
 }
 
 /* allocate and initialize a state in the aggregate context */
@@ -813,10 +919,7 @@ RetSplit(RetState *st)
 		pfree(old->table);
 	if (old->rev)
 		pfree(old->rev);
-	if (old->rows)
-		pfree(old->rows);
-	if (old->amt)
-		pfree(old->amt);
+	RetRowsFree(st, old);
 	pfree(st->parts);
 	st->parts = np;
 }
@@ -1087,6 +1190,308 @@ RetPartFoldAny(RetState *st, RetPart *part)
 	part->nrows = 0;
 }
 
+/* ------------------------------------------------------- compact state */
+
+static void RetFlush(RetState *st);
+
+/*
+ * Double the compact table of a partition (or create it) and reinsert its
+ * entries.
+ */
+static void
+RetPartCGrow(RetState *st, RetPart *part)
+{
+	uint64		newcap = part->cap == 0 ? RET_INITIAL_CAP : part->cap * 2;
+	uint64		mask = newcap - 1;
+	RetCEntry  *nt = RetAlloc(st, mul_size(sizeof(RetCEntry), newcap), true);
+
+	for (uint64 i = 0; i < part->cap; i++)
+	{
+		RetCEntry  *e = &part->ctable[i];
+		uint64		j;
+
+		if (e->bits == 0)
+			continue;
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		j = e->hash & mask;
+		while (nt[j].bits != 0)
+			j = (j + 1) & mask;
+		nt[j] = *e;
+	}
+	RetFree(st, part->ctable, sizeof(RetCEntry) * part->cap);
+	part->ctable = nt;
+	part->cap = newcap;
+}
+
+/* room for one more buffered compact row in a partition */
+static void
+RetPartCRowsGrow(RetState *st, RetPart *part)
+{
+	Size		newbytes = RetRowsNextBytes(part, sizeof(uint64));
+
+	part->crows = RetRowsRealloc(st, part, part->crows, sizeof(uint64),
+								 part->rbytes, newbytes, 1);
+	part->rbytes = newbytes;
+}
+
+/*
+ * Fold the buffered rows of partition pidx of a compact state into its
+ * table: as RetPartFoldInt, with 16-byte entries and 8-byte rows.
+ */
+static void
+RetPartFoldCompact(RetState *st, RetPart *part, int pidx)
+{
+	uint64	   *rows = part->crows;
+	uint32		n = part->nrows;
+	uint64		high = (uint64) pidx << 56;
+	RetCEntry  *table;
+	uint64		mask;
+
+	if (part->cap == 0)
+		RetPartCGrow(st, part);
+	table = part->ctable;
+	mask = part->cap - 1;
+	RetPreload(table, sizeof(RetCEntry) * part->cap);
+	for (uint32 i = 0; i < n; i++)
+	{
+		uint64		h = high | (rows[i] & RET_C_LOW);
+		uint64		j;
+		RetCEntry  *e;
+
+		if (i + RET_PREFETCH < n)
+			__builtin_prefetch(&table[rows[i + RET_PREFETCH] & mask]);
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		j = h & mask;
+		for (;;)
+		{
+			e = &table[j];
+			if (e->bits == 0)
+			{
+				if (unlikely((part->count + 1) * 10 > part->cap * 7))
+				{
+					RetPartCGrow(st, part);
+					table = part->ctable;
+					mask = part->cap - 1;
+					j = h & mask;
+					continue;
+				}
+				e->hash = h;
+				part->count++;
+				st->count++;
+				break;
+			}
+			if (e->hash == h)
+				break;
+			j = (j + 1) & mask;
+		}
+		e->bits |= UINT64CONST(1) << (rows[i] >> 56);
+	}
+	part->nrows = 0;
+}
+
+/*
+ * Buffer one row of a compact state (off: the period's offset in the
+ * window, 0..63); fold when the budget is reached.
+ */
+static inline void
+RetAppendCompact(RetState *st, uint64 hash, uint64 off)
+{
+	RetPart    *part = &st->parts[hash >> 56];
+	uint64	   *row;
+
+	if (unlikely(part->nrows == part->rowcap))
+		RetPartCRowsGrow(st, part);
+	row = &part->crows[part->nrows];
+	/* as in RetAppend: the buffer's next cache line, for writing */
+	__builtin_prefetch(row + 64 / sizeof(uint64), 1);
+	*row = RET_C_ROW(hash, off);
+	part->nrows++;
+	if (unlikely(++st->nbuf >= st->budget))
+		RetFlush(st);
+}
+
+/*
+ * The bitmap words (wbase, nwords, w[0..1]) of compact bits: periods
+ * cbase + i, realigned to the 64-period words of RetEntry.
+ */
+static void
+RetCompactWords(int32 cbase, uint64 bits, int32 *wbase, int32 *nwords, uint64 *w)
+{
+	int32		w0 = RetWord(cbase);
+	int			shift = cbase - w0 * 64;
+	uint64		lo = bits << shift;
+	uint64		hi = shift == 0 ? 0 : bits >> (64 - shift);
+
+	w[0] = w[1] = 0;
+	if (lo == 0)
+	{
+		*wbase = w0 + 1;
+		*nwords = 1;
+		w[0] = hi;
+	}
+	else
+	{
+		*wbase = w0;
+		*nwords = hi == 0 ? 1 : 2;
+		w[0] = lo;
+		w[1] = hi;
+	}
+}
+
+/*
+ * Make a state that has just been split compact when it can be: bigint
+ * ids, head counts, and every period seen within 64 periods.  The window
+ * starts a quarter of its slack before the earliest period seen (data
+ * often arrives in time order, so more room is left after the latest).
+ */
+static void
+RetTryCompact(RetState *st)
+{
+	int32		pmin = PG_INT32_MAX;
+	int32		pmax = PG_INT32_MIN;
+	int64		cbase;
+
+	if (st->compact || st->pbits == 0 || st->nbuf != 0 ||
+		st->keykind != RK_INT8 || (st->cfg.flags & RF_REVENUE))
+		return;
+	for (int p = 0; p < st->nparts; p++)
+	{
+		RetPart    *part = &st->parts[p];
+
+		for (uint64 i = 0; i < part->cap; i++)
+		{
+			RetEntry   *e = &part->table[i];
+			uint64	   *w;
+
+			if (e->nwords == 0)
+				continue;
+			w = RetEntryWords(e);
+			for (int32 j = 0; j < e->nwords; j++)
+				if (w[j] != 0)
+				{
+					pmin = Min(pmin, (e->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]));
+					break;
+				}
+			for (int32 j = e->nwords - 1; j >= 0; j--)
+				if (w[j] != 0)
+				{
+					pmax = Max(pmax, (e->wbase + j) * 64 + pg_leftmost_one_pos64(w[j]));
+					break;
+				}
+		}
+	}
+	if (pmin > pmax || (int64) pmax - pmin > 63)
+		return;
+	cbase = (int64) pmin - (63 - ((int64) pmax - pmin)) / 4;
+
+	for (int p = 0; p < st->nparts; p++)
+	{
+		RetPart    *part = &st->parts[p];
+		RetCEntry  *ct;
+		uint64		mask;
+
+		RetRowsFree(st, part);
+		if (part->cap == 0)
+			continue;
+		ct = RetAlloc(st, mul_size(sizeof(RetCEntry), part->cap), true);
+		mask = part->cap - 1;
+		for (uint64 i = 0; i < part->cap; i++)
+		{
+			RetEntry   *e = &part->table[i];
+			uint64	   *w;
+			uint64		bits = 0;
+			uint64		h;
+			uint64		j;
+
+			if (e->nwords == 0)
+				continue;
+			w = RetEntryWords(e);
+			for (int32 k = 0; k < e->nwords; k++)
+			{
+				uint64		x = w[k];
+
+				while (x != 0)
+				{
+					int64		per = (int64) (e->wbase + k) * 64 + pg_rightmost_one_pos64(x);
+
+					bits |= UINT64CONST(1) << (per - cbase);
+					x &= x - 1;
+				}
+			}
+			if (e->nwords > 2)
+				pfree(e->b.ext);
+			h = RetHashInt(e->key.i);
+			j = h & mask;
+			while (ct[j].bits != 0)
+				j = (j + 1) & mask;
+			ct[j].hash = h;
+			ct[j].bits = bits;
+		}
+		RetFree(st, part->table, sizeof(RetEntry) * part->cap);
+		part->table = NULL;
+		part->ctable = ct;
+	}
+	st->cbase = (int32) cbase;
+	st->compact = true;
+	elog(DEBUG2, "retention state: compact from period %d, " UINT64_FORMAT " customers",
+		 st->cbase, st->count);
+}
+
+/*
+ * Turn a compact state into the general form: fold its buffered rows,
+ * then rebuild each partition's table with RetEntry entries (same slots
+ * per partition, ids recovered from their hashes).
+ */
+static void
+RetDecompact(RetState *st)
+{
+	if (!st->compact)
+		return;
+	for (int p = 0; p < st->nparts; p++)
+	{
+		RetPart    *part = &st->parts[p];
+		RetEntry   *nt;
+		uint64		mask;
+
+		CHECK_FOR_INTERRUPTS();
+		if (part->nrows > 0)
+			RetPartFoldCompact(st, part, p);
+		RetRowsFree(st, part);
+		if (part->cap == 0)
+			continue;
+		nt = RetAlloc(st, mul_size(sizeof(RetEntry), part->cap), true);
+		mask = part->cap - 1;
+		for (uint64 i = 0; i < part->cap; i++)
+		{
+			RetCEntry  *c = &part->ctable[i];
+			int32		wbase,
+						nwords;
+			uint64		w[2];
+			uint64		j;
+
+			if (c->bits == 0)
+				continue;
+			RetCompactWords(st->cbase, c->bits, &wbase, &nwords, w);
+			j = c->hash & mask;
+			while (nt[j].nwords != 0)
+				j = (j + 1) & mask;
+			nt[j].key.i = RetUnhashInt(c->hash);
+			nt[j].wbase = wbase;
+			nt[j].nwords = (uint16) nwords;
+			nt[j].b.inl[0] = w[0];
+			nt[j].b.inl[1] = w[1];
+		}
+		RetFree(st, part->ctable, sizeof(RetCEntry) * part->cap);
+		part->ctable = NULL;
+		part->table = nt;
+	}
+	st->nbuf = 0;
+	st->compact = false;
+	elog(DEBUG2, "retention state: general form, " UINT64_FORMAT " customers", st->count);
+}
+
 /*
  * Fold every partition's buffered rows into its table, then split a state
  * that has become big and set the next budget.
@@ -1106,7 +1511,9 @@ RetFlush(RetState *st)
 		if (part->nrows == 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		if (fast)
+		if (st->compact)
+			RetPartFoldCompact(st, part, p);
+		else if (fast)
 			RetPartFoldInt(st, part);
 		else
 			RetPartFoldAny(st, part);
@@ -1114,7 +1521,10 @@ RetFlush(RetState *st)
 	st->nbuf = 0;
 	st->scratch_len = 0;
 	if (st->pbits == 0 && st->count > RET_SPLIT_COUNT)
+	{
 		RetSplit(st);
+		RetTryCompact(st);
+	}
 	st->budget = RetBudget(st);
 }
 
@@ -1122,30 +1532,15 @@ RetFlush(RetState *st)
 static void
 RetPartRowsGrow(RetState *st, RetPart *part)
 {
-	uint32		newcap;
-	RetRow	   *rows;
+	Size		oldbytes = part->rbytes;
+	Size		newbytes = RetRowsNextBytes(part, sizeof(RetRow));
 
-	if (part->rowcap >= PG_UINT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many retention rows buffered for one partition")));
-
-	newcap = part->rowcap == 0 ? RET_ROWS_INITIAL : part->rowcap * 2;
-	rows = RetAlloc(st, sizeof(RetRow) * (Size) newcap, false);
-	if (part->nrows > 0)
-		memcpy(rows, part->rows, sizeof(RetRow) * part->nrows);
-	RetFree(st, part->rows, sizeof(RetRow) * (Size) part->rowcap);
-	part->rows = rows;
+	part->rows = RetRowsRealloc(st, part, part->rows, sizeof(RetRow),
+								oldbytes, newbytes, 1);
 	if (st->cfg.flags & RF_REVENUE)
-	{
-		float8	   *amt = RetAlloc(st, sizeof(float8) * (Size) newcap, false);
-
-		if (part->nrows > 0)
-			memcpy(amt, part->amt, sizeof(float8) * part->nrows);
-		RetFree(st, part->amt, sizeof(float8) * (Size) part->rowcap);
-		part->amt = amt;
-	}
-	part->rowcap = newcap;
+		part->amt = RetRowsRealloc(st, part, part->amt, sizeof(float8),
+								   oldbytes / 2, newbytes / 2, 2);
+	part->rbytes = newbytes;
 }
 
 /* copy a text/uuid key into the scratch buffer; returns its offset */
@@ -1372,6 +1767,17 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 	{
 		case RK_INT8:
 			ik = PG_GETARG_INT64(1);
+			if (st->compact)
+			{
+				uint64		off = (uint64) ((int64) p - st->cbase);
+
+				if (likely(off < 64))
+				{
+					RetAppendCompact(st, RetHashInt(ik), off);
+					break;
+				}
+				RetDecompact(st);	/* a period outside the window */
+			}
 			RetAppend(st, RetHashInt(ik), (uint64) ik, 0, p, amount);
 			break;
 		case RK_TEXT:
@@ -1500,6 +1906,8 @@ RetStateMerge(RetState *dst, RetState *src)
 {
 	RetFlush(dst);
 	RetFlush(src);
+	RetDecompact(dst);
+	RetDecompact(src);
 	RetCheckCompatible(dst->cfg.unit, dst->cfg.week_start, dst->cfg.flags,
 					   dst->cfg.as_of, dst->cfg.tzname,
 					   src->cfg.unit, src->cfg.week_start, src->cfg.flags,
@@ -1619,6 +2027,7 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 	RetAggContext(fcinfo);
 	st = (RetState *) PG_GETARG_POINTER(0);
 	RetFlush(st);
+	RetDecompact(st);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, RET_FORMAT_VERSION);
 	pq_sendbyte(&buf, st->cfg.unit);
@@ -2013,6 +2422,50 @@ RetCutoffPeriods(const RetCfg *cfg, TimestampTz max_ts, int32 *last, int32 *comp
 	*complete = RetTsToPeriod(cfg, cutoff) - 1;
 }
 
+/* the matrix of a compact state (clcm_retention_final) */
+static RetentionMatrix *
+RetFinalCompact(RetState *st)
+{
+	int32		first = PG_INT32_MAX;
+	int32		last,
+				complete;
+	RetentionMatrix *m;
+	int32		ps[64];
+
+	for (int p = 0; p < st->nparts; p++)
+	{
+		RetPart    *part = &st->parts[p];
+
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < part->cap; i++)
+			if (part->ctable[i].bits != 0)
+				first = Min(first, st->cbase + pg_rightmost_one_pos64(part->ctable[i].bits));
+	}
+	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
+	m = RetMatAlloc(st->cfg.unit, st->cfg.week_start, st->cfg.flags, st->cfg.as_of,
+					st->cfg.tzname, first, last, complete, st->max_ts);
+	for (int p = 0; p < st->nparts; p++)
+	{
+		RetPart    *part = &st->parts[p];
+
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < part->cap; i++)
+		{
+			uint64		x = part->ctable[i].bits;
+			int32		np = 0;
+
+			while (x != 0)
+			{
+				ps[np++] = st->cbase + pg_rightmost_one_pos64(x);
+				x &= x - 1;
+			}
+			if (np > 0)
+				RetMatAddCustomer(m, ps, np, NULL, 0);
+		}
+	}
+	return m;
+}
+
 PG_FUNCTION_INFO_V1(clcm_retention_final);
 
 /*
@@ -2035,6 +2488,8 @@ clcm_retention_final(PG_FUNCTION_ARGS)
 	if (st == NULL || !st->has_data)
 		PG_RETURN_NULL();
 	RetFlush(st);
+	if (st->compact)
+		PG_RETURN_POINTER(RetFinalCompact(st));
 
 	for (int p = 0; p < st->nparts; p++)
 	{
