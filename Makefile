@@ -44,7 +44,7 @@ REGRESS = install $(REGRESS_STAGE) $(REGRESS_COHORT) $(REGRESS_BTYD) \
 
 ISOLATION_STAGE = guard_concurrent guard_model_change
 
-ISOLATION_ACTIVITY = activity_concurrent
+ISOLATION_ACTIVITY = activity_concurrent activity_tidcache
 
 ISOLATION = $(ISOLATION_STAGE) $(ISOLATION_ACTIVITY)
 ISOLATION_OPTS = --inputdir=test

@@ -90,8 +90,10 @@ SELECT customer_key, first_at AT TIME ZONE 'UTC' AS first_at,
        last_at AT TIME ZONE 'UTC' AS last_at, purchases, revenue
   FROM clcm.activity_facts WHERE table_name = 'fp_pk'::regclass ORDER BY 1;
 -- which path an event takes (DEBUG1 messages of the direct path): a
--- later event on fp_pk goes direct for both steps, on fp_noidx only for
--- the facts, a first event (customer 4) only for the stage read
+-- later event on fp_pk goes direct for both steps (the stage read at the
+-- TID cached by the previous event of customer 2), on fp_noidx only for
+-- the facts, a first event (customer 4) only for the stage read (through
+-- the index: never seen before)
 SET client_min_messages = debug1;
 BEGIN;
 INSERT INTO fp_pk_orders VALUES (2, '2024-03-01', NULL);
@@ -256,6 +258,46 @@ INSERT INTO fp_part_orders VALUES (99, '2024-01-01', 1);
 SELECT fp_diff('fp_part_orders', 'fp_part') AS part_diff;
 SELECT id, stage FROM fp_part ORDER BY 1;
 
+-- 7. the TID cache (clcm.activity_cache_size): a customer's later events
+-- find its facts row and customer row at the TIDs where the previous
+-- event found them, without the indexes; a cached TID is only a hint
+CREATE TABLE fp_cache (id int PRIMARY KEY, stage clcm.lifecycle_stage, pad text);
+INSERT INTO fp_cache SELECT i, 'loyal', repeat('x', 200) FROM generate_series(1, 300) i;
+CREATE TABLE fp_cache_orders (customer_id int, at timestamptz, amount numeric);
+CREATE TRIGGER activity AFTER INSERT ON fp_cache_orders FOR EACH ROW
+	EXECUTE FUNCTION clcm.track_activity('fp_cache', 'id', 'customer_id', 'at', 'amount');
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-01', 1);
+SET client_min_messages = debug1;
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-02', 1);  -- cached
+SET clcm.activity_cache_size = 0;
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-03', 1);  -- off: index
+RESET clcm.activity_cache_size;
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-04', 1);  -- new cache: index
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-05', 1);  -- cached
+RESET client_min_messages;
+-- a rewrite moves every row: the cached TIDs are forgotten
+VACUUM FULL fp_cache;
+SET client_min_messages = debug1;
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-06', 1);  -- index
+RESET client_min_messages;
+-- the row at a cached TID is another customer's (deleted and its line
+-- pointer reused), or gone, or the table shrank below the TID: never the
+-- wrong customer, never a read past the end of the table
+DELETE FROM fp_cache WHERE id > 200;
+VACUUM fp_cache;
+SELECT pg_relation_size('fp_cache') / 8192 AS pages_after_truncation;
+INSERT INTO fp_cache VALUES (300, 'active', 'y');
+\set VERBOSITY sqlstate
+INSERT INTO fp_cache_orders VALUES (299, '2024-01-07', 1);  -- gone: 23503
+\set VERBOSITY default
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-07', 1);
+INSERT INTO fp_cache_orders VALUES (300, '2024-01-08', 1);
+SELECT fp_diff('fp_cache_orders', 'fp_cache') AS cache_diff;
+SELECT id, stage FROM fp_cache WHERE id = 300;
+\set VERBOSITY sqlstate
+SET clcm.activity_cache_size = -1;
+\set VERBOSITY default
+
 -- the purchases counter at the bigint limit: the direct update raises
 -- 22003 like the SQL path's int8 addition (fp_sql, REPEATABLE READ)
 UPDATE clcm.activity_facts SET purchases = 9223372036854775807
@@ -271,12 +313,14 @@ SELECT table_name::text, purchases FROM clcm.activity_facts
 
 DELETE FROM clcm.activity_facts
  WHERE table_name IN ('fp_pk'::regclass, 'fp_noidx'::regclass, 'fp_sql'::regclass,
-                      'fp_rls'::regclass, 'fp_txt'::regclass, 'fp_part'::regclass);
+                      'fp_rls'::regclass, 'fp_txt'::regclass, 'fp_part'::regclass,
+                      'fp_cache'::regclass);
 DELETE FROM clcm.stage_history
  WHERE table_name IN ('fp_pk'::regclass, 'fp_noidx'::regclass, 'fp_sql'::regclass,
-                      'fp_rls'::regclass, 'fp_txt'::regclass);
+                      'fp_rls'::regclass, 'fp_txt'::regclass, 'fp_cache'::regclass);
 DROP TABLE fp_pk_orders, fp_noidx_orders, fp_sql_orders, fp_rls_orders,
-	fp_txt_orders, fp_big_orders, fp_part_orders, fp_part, fp_pk, fp_noidx, fp_sql, fp_rls, fp_txt, fp_input;
+	fp_txt_orders, fp_big_orders, fp_part_orders, fp_part, fp_pk, fp_noidx, fp_sql, fp_rls, fp_txt, fp_input,
+	fp_cache_orders, fp_cache;
 DROP FUNCTION fp_diff(regclass, regclass);
 DROP FUNCTION fp_expected(regclass, regclass);
 REVOKE EXECUTE ON FUNCTION clcm.track_activity() FROM fp_app;

@@ -79,10 +79,12 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_opfamily.h"
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
+#include "storage/sinval.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
@@ -160,6 +162,9 @@ typedef struct ActivityConfig
 	Oid			cust_eq_proc;	/* its equality function for the key */
 	Oid			cust_eq_subtype;	/* right-hand type of that operator */
 	Oid			cust_index_coll;	/* the index column's collation */
+	bool		cust_index_immediate;	/* unique checked at once */
+	AttrNumber	cust_key_att;	/* key column of the customer table */
+	FmgrInfo	cust_eq_fn;		/* cust_eq_proc, for the TID cache */
 	bool		key_builtin;	/* key conversion and comparison are
 								 * built-in functions (no user code) */
 } ActivityConfig;
@@ -196,6 +201,139 @@ static bool ActivityFactsDirect = false;	/* ... and fit for direct writes */
 static Oid	ActivityFactsPkey = InvalidOid;
 
 /*
+ * Where the row-level direct path last found a customer's rows: a
+ * per-backend, direct-mapped cache from (customer table, key) to the TIDs,
+ * as the indexes return them (HOT chain roots), of the customer's facts
+ * row and of its row in the customer table.  A hit saves a btree descent
+ * per row, about half of the trigger's cost when orders are inserted one
+ * by one.  An entry is only a hint: the version visible at the TID must
+ * carry the customer's key, else the index is used as before and the
+ * entry refreshed, so updates, deletes and reused line pointers need no
+ * invalidation.  What a hint cannot survive is a table shrunk by VACUUM
+ * or rewritten (its block may be gone): truncation sends a shared
+ * invalidation message, which a backend processes when it next locks the
+ * table, and a rewrite a relcache invalidation, so entries count only
+ * while neither has been seen since they were stored (epoch).  Size:
+ * clcm.activity_cache_size slots of 20 bytes.
+ */
+typedef struct ActivityTidSlot
+{
+	uint32		tag;			/* hash bits 32..63, lowest bit set */
+	uint32		epoch;			/* ActivityTidEpoch when stored; 0 empty */
+	ItemPointerData facts;		/* facts row, or invalid */
+	ItemPointerData cust;		/* customer row, or invalid */
+} ActivityTidSlot;
+
+static ActivityTidSlot *ActivityTids = NULL;
+static uint32 ActivityTidsMask = 0;
+static uint32 ActivityTidEpoch = 1;
+static uint64 ActivityTidInvalSeen = 0;
+
+/* a customer's slot, found by ActivityTidLookup */
+typedef struct ActivityTidRef
+{
+	ActivityTidSlot *slot;		/* NULL: the cache is off */
+	uint32		tag;
+} ActivityTidRef;
+
+/* invalidate every entry of the TID cache */
+static void
+ActivityTidForget(void)
+{
+	if (++ActivityTidEpoch == 0)
+	{
+		/* wrapped around: old epochs could match again */
+		if (ActivityTids != NULL)
+			memset(ActivityTids, 0, sizeof(ActivityTidSlot) * ((Size) ActivityTidsMask + 1));
+		ActivityTidEpoch = 1;
+	}
+}
+
+/* forget the cache if shared invalidation messages came in meanwhile */
+static inline void
+ActivityTidCheckInval(void)
+{
+	if (SharedInvalidMessageCounter != ActivityTidInvalSeen)
+	{
+		ActivityTidInvalSeen = SharedInvalidMessageCounter;
+		ActivityTidForget();
+	}
+}
+
+/*
+ * The TID cache slot of a customer (ref->slot NULL when the cache is
+ * off), (re)allocating the cache for the current clcm.activity_cache_size.
+ * Call with the tables involved locked: shared invalidation messages
+ * processed since the last call (a truncation among them, perhaps)
+ * invalidate every entry.
+ */
+static void
+ActivityTidLookup(Oid relid, text *key, ActivityTidRef *ref)
+{
+	uint32		want;
+	uint64		h;
+
+	ref->slot = NULL;
+	want = clcm_activity_cache_size <= 0 ? 0 :
+		pg_prevpower2_32((uint32) clcm_activity_cache_size);
+	if (ActivityTids != NULL && ActivityTidsMask + 1 != want)
+	{
+		pfree(ActivityTids);
+		ActivityTids = NULL;
+	}
+	if (want == 0)
+		return;
+	if (ActivityTids == NULL)
+	{
+		ActivityTids = MemoryContextAllocExtended(TopMemoryContext,
+												  sizeof(ActivityTidSlot) * (Size) want,
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		ActivityTidsMask = want - 1;
+		ActivityTidEpoch = 1;
+		ActivityTidInvalSeen = SharedInvalidMessageCounter;
+	}
+	ActivityTidCheckInval();
+	h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(key),
+							VARSIZE_ANY_EXHDR(key), relid);
+	ref->slot = &ActivityTids[h & ActivityTidsMask];
+	ref->tag = (uint32) (h >> 32) | 1;
+}
+
+/* the cached TID of a customer's facts row or customer row, if any */
+static inline ItemPointer
+ActivityTidGet(ActivityTidRef *ref, bool facts)
+{
+	ActivityTidSlot *e = ref->slot;
+	ItemPointer tid;
+
+	if (e == NULL || e->tag != ref->tag || e->epoch != ActivityTidEpoch)
+		return NULL;
+	tid = facts ? &e->facts : &e->cust;
+	return ItemPointerIsValid(tid) ? tid : NULL;
+}
+
+/* remember where a customer's facts row or customer row is */
+static inline void
+ActivityTidPut(ActivityTidRef *ref, bool facts, ItemPointer tid)
+{
+	ActivityTidSlot *e = ref->slot;
+
+	if (e == NULL)
+		return;
+	if (e->tag != ref->tag || e->epoch != ActivityTidEpoch)
+	{
+		e->tag = ref->tag;
+		e->epoch = ActivityTidEpoch;
+		ItemPointerSetInvalid(&e->facts);
+		ItemPointerSetInvalid(&e->cust);
+	}
+	if (facts)
+		e->facts = *tid;
+	else
+		e->cust = *tid;
+}
+
+/*
  * Relcache callback: mark every cached trigger configuration that uses the
  * relation invalid (InvalidOid means all).  Plans are freed on rebuild.
  * Also forgets the facts table's OID and shape check when it or its index
@@ -207,6 +345,8 @@ ActivityRelcacheCallback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	ActivityConfig *entry;
 
+	/* a table may have been rewritten: forget every cached TID */
+	ActivityTidForget();
 	if (relid == InvalidOid || relid == ActivityFactsRelid ||
 		relid == ActivityFactsPkey)
 	{
@@ -572,6 +712,9 @@ ActivityFindKeyIndex(Relation cust, AttrNumber key_att, Oid key_typid,
 			cfg->cust_eq_proc = get_opcode(tc->eq_opr);
 			cfg->cust_eq_subtype = tc->btree_opintype;
 			cfg->cust_index_coll = keycoll;
+			cfg->cust_index_immediate = ix->indimmediate;
+			cfg->cust_key_att = key_att;
+			fmgr_info_cxt(cfg->cust_eq_proc, &cfg->cust_eq_fn, CacheMemoryContext);
 		}
 		index_close(idx, AccessShareLock);
 		if (ok)
@@ -1186,52 +1329,82 @@ ActivityFactsNext(Relation facts, HeapTuple old, TimestampTz ts,
 }
 
 /*
- * Fetch the facts row an index scan finds: the version visible to snap
- * (copied, with its TID in *tid), following HOT chains like
- * index_getnext_slot.  Unlike the index fetch, which prunes the heap page
- * at nearly every access once the page is past its fillfactor (a pass over
- * the page and a WAL record, to remove the one version the previous event
- * left), this prunes only when the page has no room left for two more
- * versions of the row, so that one prune removes a batch of dead versions
- * and the update that follows can still be HOT.
+ * The version visible to snap of the facts row in the HOT chain at root
+ * (copied into *tuple, its TID in *tid); with key (a cached TID), only if
+ * it is the row of (relid, key).  *all_dead as heap_hot_search_buffer.
+ * Unlike the index fetch, which prunes the heap page at nearly every
+ * access once the page is past its fillfactor (a pass over the page and a
+ * WAL record, to remove the one version the previous event left), this
+ * prunes only when the page has no room left for two more versions of
+ * the row, so that one prune removes a batch of dead versions and the
+ * update that follows can still be HOT.
+ */
+static bool
+ActivityFactsAt(Relation facts, Snapshot snap, ItemPointer root, Oid relid,
+				text *key, ItemPointer tid, HeapTuple *tuple, bool *all_dead)
+{
+	ItemPointerData htid = *root;
+	HeapTupleData tup;
+	Buffer		buf;
+	bool		found;
+	Size		need;
+
+	buf = ReadBuffer(facts, ItemPointerGetBlockNumber(&htid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(&htid, facts, buf, snap, &tup, all_dead, true);
+	if (found && key != NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(facts);
+		bool		isnull;
+		Datum		t = heap_getattr(&tup, 1, desc, &isnull);
+		struct varlena *k;
+
+		found = !isnull && DatumGetObjectId(t) == relid;
+		if (found)
+		{
+			k = (struct varlena *) DatumGetPointer(heap_getattr(&tup, 2, desc, &isnull));
+			/* a toasted key is not compared here: the index will find it */
+			found = !isnull && !VARATT_IS_EXTERNAL(k) && !VARATT_IS_COMPRESSED(k) &&
+				VARSIZE_ANY_EXHDR(k) == VARSIZE_ANY_EXHDR(key) &&
+				memcmp(VARDATA_ANY(k), VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) == 0;
+		}
+	}
+	if (found)
+	{
+		*tuple = heap_copytuple(&tup);
+		*tid = htid;
+	}
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (found)
+	{
+		need = 2 * (MAXALIGN((*tuple)->t_len) + sizeof(ItemIdData));
+		if (PageGetHeapFreeSpace(BufferGetPage(buf)) < need)
+			heap_page_prune_opt(facts, buf);
+	}
+	ReleaseBuffer(buf);
+	return found;
+}
+
+/*
+ * Fetch the facts row an index scan finds, as ActivityFactsAt; *root gets
+ * the TID the index gave (for the TID cache).
  */
 static bool
 ActivityFactsFetch(Relation facts, IndexScanDesc scan, Snapshot snap,
-				   ItemPointer tid, HeapTuple *tuple)
+				   ItemPointer tid, HeapTuple *tuple, ItemPointer root)
 {
 	ItemPointer itid;
 
 	while ((itid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
-		ItemPointerData htid = *itid;
-		HeapTupleData tup;
-		Buffer		buf;
 		bool		all_dead;
-		bool		found;
-		Size		need;
 
-		buf = ReadBuffer(facts, ItemPointerGetBlockNumber(&htid));
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		found = heap_hot_search_buffer(&htid, facts, buf, snap, &tup,
-									   &all_dead, true);
+		*root = *itid;
+		if (ActivityFactsAt(facts, snap, root, InvalidOid, NULL, tid, tuple, &all_dead))
+			return true;
 		/* as index_fetch_heap: let the index mark a dead entry */
 		if (!scan->xactStartedInRecovery)
 			scan->kill_prior_tuple = all_dead;
-		if (found)
-		{
-			*tuple = heap_copytuple(&tup);
-			*tid = htid;
-		}
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		if (found)
-		{
-			need = 2 * (MAXALIGN((*tuple)->t_len) + sizeof(ItemIdData));
-			if (PageGetHeapFreeSpace(BufferGetPage(buf)) < need)
-				heap_page_prune_opt(facts, buf);
-		}
-		ReleaseBuffer(buf);
-		if (found)
-			return true;
 	}
 	return false;
 }
@@ -1255,12 +1428,15 @@ ActivityFactsFetch(Relation facts, IndexScanDesc scan, Snapshot snap,
  * CatalogTupleUpdate does.
  */
 static bool
-ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
-						  Datum amount, TimestampTz *first_at,
-						  int64 *purchases, Datum *revenue)
+ActivityFactsUpdateDirect(ActivityConfig *cfg, ActivityTidRef *ref,
+						  text *key_text, TimestampTz ts, Datum amount,
+						  TimestampTz *first_at, int64 *purchases,
+						  Datum *revenue)
 {
 	Relation	facts;
-	Relation	pk;
+	Relation	pk = NULL;
+	ItemPointer cached;
+	ItemPointerData root;
 	Snapshot	snap;
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
@@ -1275,6 +1451,7 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 	Oid			save_userid;
 	int			save_sec;
 	bool		found;
+	bool		all_dead;
 
 	facts = table_open(ActivityFactsRelidGet(), RowExclusiveLock);
 	if (!ActivityFactsShapeOk(facts))
@@ -1282,18 +1459,29 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 		table_close(facts, NoLock);
 		return false;
 	}
-	pk = index_open(ActivityFactsPkey, RowExclusiveLock);
 
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(cfg->cust_relid));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
-				PointerGetDatum(key_text));
-	keys[1].sk_collation = pk->rd_indcollation[1];
-	scan = index_beginscan(facts, pk, snap, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	found = ActivityFactsFetch(facts, scan, snap, &tid, &oldtup);
-	index_endscan(scan);
+	/* where the row was last time (the index is not even opened then) */
+	ActivityTidLookup(cfg->cust_relid, key_text, ref);
+	cached = ActivityTidGet(ref, true);
+	found = cached != NULL &&
+		ActivityFactsAt(facts, snap, cached, cfg->cust_relid, key_text,
+						&tid, &oldtup, &all_dead);
+	if (!found)
+	{
+		pk = index_open(ActivityFactsPkey, RowExclusiveLock);
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(cfg->cust_relid));
+		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ,
+					PointerGetDatum(key_text));
+		keys[1].sk_collation = pk->rd_indcollation[1];
+		scan = index_beginscan(facts, pk, snap, 2, 0);
+		index_rescan(scan, keys, 2, NULL, 0);
+		found = ActivityFactsFetch(facts, scan, snap, &tid, &oldtup, &root);
+		index_endscan(scan);
+		if (found)
+			ActivityTidPut(ref, true, &root);
+	}
 
 	if (found)
 	{
@@ -1326,14 +1514,20 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 		}
 		if (res == TM_Ok && !HeapTupleIsHeapOnly(newtup))
 		{
-			IndexInfo  *ii = BuildIndexInfo(pk);
+			IndexInfo  *ii;
 			Datum		iv[2];
 			bool		inull[2];
+
+			if (pk == NULL)
+				pk = index_open(ActivityFactsPkey, RowExclusiveLock);
+			ii = BuildIndexInfo(pk);
 
 			iv[0] = heap_getattr(newtup, 1, RelationGetDescr(facts), &inull[0]);
 			iv[1] = heap_getattr(newtup, 2, RelationGetDescr(facts), &inull[1]);
 			(void) index_insert(pk, iv, inull, &newtup->t_self, facts,
 								UNIQUE_CHECK_YES, true, ii);
+			/* a new chain: the index entry just made points here */
+			ActivityTidPut(ref, true, &newtup->t_self);
 		}
 		SetUserIdAndSecContext(save_userid, save_sec);
 		if (res == TM_Ok)
@@ -1350,7 +1544,8 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, text *key_text, TimestampTz ts,
 	if (slot != NULL)
 		ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
-	index_close(pk, NoLock);
+	if (pk != NULL)
+		index_close(pk, NoLock);
 	table_close(facts, NoLock);
 	return found;
 }
@@ -1414,6 +1609,43 @@ ActivityFactsUpsert(ActivityConfig *cfg, ActivityCall *call, text *key_text,
 }
 
 /*
+ * The version visible to snap of the customer row in the HOT chain at
+ * root, and its stage (the stage type is an enum: passed by value); with
+ * key (a cached TID), only if the row carries the key.  *all_dead as
+ * heap_hot_search_buffer (may be NULL).
+ */
+static bool
+ActivityCustAt(ActivityConfig *cfg, Relation cust, Snapshot snap,
+			   ItemPointer root, const Datum *key, Datum *stage, bool *isnull,
+			   bool *all_dead)
+{
+	ItemPointerData htid = *root;
+	HeapTupleData tup;
+	Buffer		buf;
+	bool		found;
+	bool		dead;
+
+	buf = ReadBuffer(cust, ItemPointerGetBlockNumber(&htid));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(&htid, cust, buf, snap, &tup, &dead, true);
+	if (found && key != NULL)
+	{
+		bool		knull;
+		Datum		k = heap_getattr(&tup, cfg->cust_key_att, RelationGetDescr(cust), &knull);
+
+		found = !knull &&
+			DatumGetBool(FunctionCall2Coll(&cfg->cust_eq_fn, cfg->cust_index_coll, k, *key));
+	}
+	if (found)
+		*stage = heap_getattr(&tup, cfg->cust_stage_att, RelationGetDescr(cust), isnull);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	ReleaseBuffer(buf);
+	if (all_dead != NULL)
+		*all_dead = dead;
+	return found;
+}
+
+/*
  * Read the customer's stage through the unique key index, without SQL.
  * Returns the number of customers found (0, 1, or 2 meaning "more than
  * one") and the stage of the first in *stage / *isnull; -1 when the direct
@@ -1424,15 +1656,16 @@ ActivityFactsUpsert(ActivityConfig *cfg, ActivityCall *call, text *key_text,
  * COMMITTED, so it sees what a concurrent earlier event committed.
  */
 static int
-ActivityStageReadDirect(ActivityConfig *cfg, Datum key, Datum *stage,
-						bool *isnull)
+ActivityStageReadDirect(ActivityConfig *cfg, ActivityTidRef *ref, Datum key,
+						Datum *stage, bool *isnull)
 {
 	Relation	cust;
 	Relation	idx;
 	Snapshot	snap;
 	ScanKeyData skey;
 	IndexScanDesc scan;
-	TupleTableSlot *slot;
+	ItemPointer itid;
+	ItemPointer cached;
 	int			n = 0;
 
 	if (!OidIsValid(cfg->cust_index))
@@ -1445,34 +1678,71 @@ ActivityStageReadDirect(ActivityConfig *cfg, Datum key, Datum *stage,
 	if (cust == NULL)
 		return -1;
 	/* invalidations processed by the lock may have changed the config */
-	if (!cfg->valid ||
-		(idx = try_relation_open(cfg->cust_index, AccessShareLock)) == NULL)
+	if (!cfg->valid)
 	{
-		table_close(cust, NoLock);
-		return -1;
-	}
-	if (idx->rd_rel->relkind != RELKIND_INDEX)
-	{
-		relation_close(idx, NoLock);
 		table_close(cust, NoLock);
 		return -1;
 	}
 
 	snap = RegisterSnapshot(GetLatestSnapshot());
+	/*
+	 * Where the row was last time.  Only for a unique index checked at
+	 * once: then the one version visible with the key is the customer.
+	 */
+	ActivityTidCheckInval();
+	cached = cfg->cust_index_immediate ? ActivityTidGet(ref, false) : NULL;
+	if (cached != NULL &&
+		ActivityCustAt(cfg, cust, snap, cached, &key, stage, isnull, NULL))
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("track_activity: stage read at the cached TID of the customer's row")));
+		UnregisterSnapshot(snap);
+		table_close(cust, NoLock);
+		return 1;
+	}
+
+	if ((idx = try_relation_open(cfg->cust_index, AccessShareLock)) == NULL)
+	{
+		UnregisterSnapshot(snap);
+		table_close(cust, NoLock);
+		return -1;
+	}
+	if (idx->rd_rel->relkind != RELKIND_INDEX)
+	{
+		UnregisterSnapshot(snap);
+		relation_close(idx, NoLock);
+		table_close(cust, NoLock);
+		return -1;
+	}
 	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber,
 						   cfg->cust_eq_subtype, cfg->cust_index_coll,
 						   cfg->cust_eq_proc, key);
-	slot = table_slot_create(cust, NULL);
 	scan = index_beginscan(cust, idx, snap, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
-	while (n < 2 && index_getnext_slot(scan, ForwardScanDirection, slot))
+	while (n < 2 && (itid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
+		ItemPointerData root = *itid;
+		Datum		d;
+		bool		dnull;
+		bool		all_dead;
+
+		if (!ActivityCustAt(cfg, cust, snap, &root, NULL, &d, &dnull, &all_dead))
+		{
+			/* as index_fetch_heap: let the index mark a dead entry */
+			if (!scan->xactStartedInRecovery)
+				scan->kill_prior_tuple = all_dead;
+			continue;
+		}
 		if (n == 0)
-			*stage = slot_getattr(slot, cfg->cust_stage_att, isnull);
+		{
+			*stage = d;
+			*isnull = dnull;
+			if (cfg->cust_index_immediate)
+				ActivityTidPut(ref, false, &root);
+		}
 		n++;
 	}
 	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snap);
 	ereport(DEBUG1,
 			(errmsg_internal("track_activity: stage read through index \"%s\"",
@@ -1552,6 +1822,7 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg,
 	int			step;
 	int			nfound;
 	bool		direct = !IsolationUsesXactSnapshot();
+	ActivityTidRef tidref = {NULL, 0};
 
 	cust_value = heap_getattr(tuple, cfg->ev_cust_att, desc, &isnull);
 	if (isnull)
@@ -1599,14 +1870,16 @@ ActivityTrackRow(TriggerData *trigdata, ActivityConfig *cfg,
 
 	/* 1. account the event in the facts */
 	if (!direct ||
-		!ActivityFactsUpdateDirect(cfg, key_text,
+		!ActivityFactsUpdateDirect(cfg, &tidref, key_text,
 								   DatumGetTimestampTz(ts_value), amount,
 								   &first_at, &purchases, &revenue))
 		ActivityFactsUpsert(cfg, call, key_text, DatumGetTimestampTz(ts_value),
 							amount, &first_at, &purchases, &revenue);
 
 	/* 2. read the customer's stage (error for an unknown customer) */
-	nfound = direct ? ActivityStageReadDirect(cfg, key, &stage_datum, &isnull) : -1;
+	if (direct && tidref.slot == NULL)
+		ActivityTidLookup(cfg->cust_relid, key_text, &tidref);
+	nfound = direct ? ActivityStageReadDirect(cfg, &tidref, key, &stage_datum, &isnull) : -1;
 	if (nfound < 0)
 		nfound = ActivityStageReadSql(cfg, call, key, &stage_datum, &isnull);
 	if (nfound == 0)

@@ -21,6 +21,9 @@ bool		clcm_enforce = true;
 /* clcm.reason: free text copied into clcm.stage_history.reason */
 char	   *clcm_reason = NULL;
 
+/* clcm.activity_cache_size: slots of track_activity's TID cache */
+int			clcm_activity_cache_size = 262144;
+
 void		_PG_init(void);
 
 /*
@@ -47,6 +50,16 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("clcm.activity_cache_size",
+							"Slots of the per-backend cache of where clcm.track_activity found each customer's rows.",
+							"Each slot takes 20 bytes; rounded down to a power of two; 0 turns the cache off.",
+							&clcm_activity_cache_size,
+							262144,
+							0, 1 << 24,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("clcm");
 }

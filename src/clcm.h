@@ -28,5 +28,6 @@
 /* GUC variables (defined in clcm.c) */
 extern bool clcm_enforce;
 extern char *clcm_reason;
+extern int	clcm_activity_cache_size;
 
 #endif							/* CLCM_H */
