@@ -213,8 +213,10 @@ static Oid	ActivityFactsPkey = InvalidOid;
  * or rewritten (its block may be gone): truncation sends a shared
  * invalidation message, which a backend processes when it next locks the
  * table, and a rewrite a relcache invalidation, so entries count only
- * while neither has been seen since they were stored (epoch).  Size:
- * clcm.activity_cache_size slots of 20 bytes.
+ * while neither has been seen since they were stored (epoch).  The
+ * buffer that held the page is remembered too: ReadRecentBuffer pins it
+ * without a lookup in the shared buffer mapping table if it still holds
+ * the page.  Size: clcm.activity_cache_size slots of 28 bytes.
  */
 typedef struct ActivityTidSlot
 {
@@ -222,6 +224,8 @@ typedef struct ActivityTidSlot
 	uint32		epoch;			/* ActivityTidEpoch when stored; 0 empty */
 	ItemPointerData facts;		/* facts row, or invalid */
 	ItemPointerData cust;		/* customer row, or invalid */
+	Buffer		fbuf;			/* shared buffer that held the facts row's page */
+	Buffer		cbuf;			/* ... the customer row's page */
 } ActivityTidSlot;
 
 static ActivityTidSlot *ActivityTids = NULL;
@@ -299,9 +303,12 @@ ActivityTidLookup(Oid relid, text *key, ActivityTidRef *ref)
 	ref->tag = (uint32) (h >> 32) | 1;
 }
 
-/* the cached TID of a customer's facts row or customer row, if any */
+/*
+ * The cached TID of a customer's facts row or customer row, if any, and
+ * in *buf the buffer that held its page.
+ */
 static inline ItemPointer
-ActivityTidGet(ActivityTidRef *ref, bool facts)
+ActivityTidGet(ActivityTidRef *ref, bool facts, Buffer *buf)
 {
 	ActivityTidSlot *e = ref->slot;
 	ItemPointer tid;
@@ -309,12 +316,13 @@ ActivityTidGet(ActivityTidRef *ref, bool facts)
 	if (e == NULL || e->tag != ref->tag || e->epoch != ActivityTidEpoch)
 		return NULL;
 	tid = facts ? &e->facts : &e->cust;
+	*buf = facts ? e->fbuf : e->cbuf;
 	return ItemPointerIsValid(tid) ? tid : NULL;
 }
 
 /* remember where a customer's facts row or customer row is */
 static inline void
-ActivityTidPut(ActivityTidRef *ref, bool facts, ItemPointer tid)
+ActivityTidPut(ActivityTidRef *ref, bool facts, ItemPointer tid, Buffer buf)
 {
 	ActivityTidSlot *e = ref->slot;
 
@@ -326,11 +334,37 @@ ActivityTidPut(ActivityTidRef *ref, bool facts, ItemPointer tid)
 		e->epoch = ActivityTidEpoch;
 		ItemPointerSetInvalid(&e->facts);
 		ItemPointerSetInvalid(&e->cust);
+		e->fbuf = e->cbuf = InvalidBuffer;
 	}
 	if (facts)
+	{
 		e->facts = *tid;
+		e->fbuf = buf;
+	}
 	else
+	{
 		e->cust = *tid;
+		e->cbuf = buf;
+	}
+}
+
+/*
+ * Pin the buffer of block blk of rel: the recent buffer (*recent, from
+ * the TID cache) if it still holds the block, else through the buffer
+ * mapping.  *recent gets the buffer used.
+ */
+static Buffer
+ActivityReadBuffer(Relation rel, BlockNumber blk, Buffer *recent)
+{
+	if (BufferIsValid(*recent) &&
+#if PG_VERSION_NUM >= 160000
+		ReadRecentBuffer(rel->rd_locator, MAIN_FORKNUM, blk, *recent))
+#else
+		ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blk, *recent))
+#endif
+		return *recent;
+	*recent = ReadBuffer(rel, blk);
+	return *recent;
 }
 
 /*
@@ -1341,7 +1375,8 @@ ActivityFactsNext(Relation facts, HeapTuple old, TimestampTz ts,
  */
 static bool
 ActivityFactsAt(Relation facts, Snapshot snap, ItemPointer root, Oid relid,
-				text *key, ItemPointer tid, HeapTuple *tuple, bool *all_dead)
+				text *key, ItemPointer tid, HeapTuple *tuple, bool *all_dead,
+				Buffer *recent)
 {
 	ItemPointerData htid = *root;
 	HeapTupleData tup;
@@ -1349,7 +1384,7 @@ ActivityFactsAt(Relation facts, Snapshot snap, ItemPointer root, Oid relid,
 	bool		found;
 	Size		need;
 
-	buf = ReadBuffer(facts, ItemPointerGetBlockNumber(&htid));
+	buf = ActivityReadBuffer(facts, ItemPointerGetBlockNumber(&htid), recent);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	found = heap_hot_search_buffer(&htid, facts, buf, snap, &tup, all_dead, true);
 	if (found && key != NULL)
@@ -1391,7 +1426,8 @@ ActivityFactsAt(Relation facts, Snapshot snap, ItemPointer root, Oid relid,
  */
 static bool
 ActivityFactsFetch(Relation facts, IndexScanDesc scan, Snapshot snap,
-				   ItemPointer tid, HeapTuple *tuple, ItemPointer root)
+				   ItemPointer tid, HeapTuple *tuple, ItemPointer root,
+				   Buffer *buf)
 {
 	ItemPointer itid;
 
@@ -1400,7 +1436,9 @@ ActivityFactsFetch(Relation facts, IndexScanDesc scan, Snapshot snap,
 		bool		all_dead;
 
 		*root = *itid;
-		if (ActivityFactsAt(facts, snap, root, InvalidOid, NULL, tid, tuple, &all_dead))
+		*buf = InvalidBuffer;
+		if (ActivityFactsAt(facts, snap, root, InvalidOid, NULL, tid, tuple,
+							&all_dead, buf))
 			return true;
 		/* as index_fetch_heap: let the index mark a dead entry */
 		if (!scan->xactStartedInRecovery)
@@ -1452,6 +1490,7 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, ActivityTidRef *ref,
 	int			save_sec;
 	bool		found;
 	bool		all_dead;
+	Buffer		recent = InvalidBuffer;
 
 	facts = table_open(ActivityFactsRelidGet(), RowExclusiveLock);
 	if (!ActivityFactsShapeOk(facts))
@@ -1463,10 +1502,12 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, ActivityTidRef *ref,
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	/* where the row was last time (the index is not even opened then) */
 	ActivityTidLookup(cfg->cust_relid, key_text, ref);
-	cached = ActivityTidGet(ref, true);
+	cached = ActivityTidGet(ref, true, &recent);
 	found = cached != NULL &&
 		ActivityFactsAt(facts, snap, cached, cfg->cust_relid, key_text,
-						&tid, &oldtup, &all_dead);
+						&tid, &oldtup, &all_dead, &recent);
+	if (found)
+		ref->slot->fbuf = recent;
 	if (!found)
 	{
 		pk = index_open(ActivityFactsPkey, RowExclusiveLock);
@@ -1477,10 +1518,10 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, ActivityTidRef *ref,
 		keys[1].sk_collation = pk->rd_indcollation[1];
 		scan = index_beginscan(facts, pk, snap, 2, 0);
 		index_rescan(scan, keys, 2, NULL, 0);
-		found = ActivityFactsFetch(facts, scan, snap, &tid, &oldtup, &root);
+		found = ActivityFactsFetch(facts, scan, snap, &tid, &oldtup, &root, &recent);
 		index_endscan(scan);
 		if (found)
-			ActivityTidPut(ref, true, &root);
+			ActivityTidPut(ref, true, &root, recent);
 	}
 
 	if (found)
@@ -1527,7 +1568,7 @@ ActivityFactsUpdateDirect(ActivityConfig *cfg, ActivityTidRef *ref,
 			(void) index_insert(pk, iv, inull, &newtup->t_self, facts,
 								UNIQUE_CHECK_YES, true, ii);
 			/* a new chain: the index entry just made points here */
-			ActivityTidPut(ref, true, &newtup->t_self);
+			ActivityTidPut(ref, true, &newtup->t_self, InvalidBuffer);
 		}
 		SetUserIdAndSecContext(save_userid, save_sec);
 		if (res == TM_Ok)
@@ -1617,7 +1658,7 @@ ActivityFactsUpsert(ActivityConfig *cfg, ActivityCall *call, text *key_text,
 static bool
 ActivityCustAt(ActivityConfig *cfg, Relation cust, Snapshot snap,
 			   ItemPointer root, const Datum *key, Datum *stage, bool *isnull,
-			   bool *all_dead)
+			   bool *all_dead, Buffer *recent)
 {
 	ItemPointerData htid = *root;
 	HeapTupleData tup;
@@ -1625,7 +1666,7 @@ ActivityCustAt(ActivityConfig *cfg, Relation cust, Snapshot snap,
 	bool		found;
 	bool		dead;
 
-	buf = ReadBuffer(cust, ItemPointerGetBlockNumber(&htid));
+	buf = ActivityReadBuffer(cust, ItemPointerGetBlockNumber(&htid), recent);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	found = heap_hot_search_buffer(&htid, cust, buf, snap, &tup, &dead, true);
 	if (found && key != NULL)
@@ -1666,6 +1707,7 @@ ActivityStageReadDirect(ActivityConfig *cfg, ActivityTidRef *ref, Datum key,
 	IndexScanDesc scan;
 	ItemPointer itid;
 	ItemPointer cached;
+	Buffer		recent = InvalidBuffer;
 	int			n = 0;
 
 	if (!OidIsValid(cfg->cust_index))
@@ -1690,10 +1732,11 @@ ActivityStageReadDirect(ActivityConfig *cfg, ActivityTidRef *ref, Datum key,
 	 * once: then the one version visible with the key is the customer.
 	 */
 	ActivityTidCheckInval();
-	cached = cfg->cust_index_immediate ? ActivityTidGet(ref, false) : NULL;
+	cached = cfg->cust_index_immediate ? ActivityTidGet(ref, false, &recent) : NULL;
 	if (cached != NULL &&
-		ActivityCustAt(cfg, cust, snap, cached, &key, stage, isnull, NULL))
+		ActivityCustAt(cfg, cust, snap, cached, &key, stage, isnull, NULL, &recent))
 	{
+		ref->slot->cbuf = recent;
 		ereport(DEBUG1,
 				(errmsg_internal("track_activity: stage read at the cached TID of the customer's row")));
 		UnregisterSnapshot(snap);
@@ -1726,7 +1769,8 @@ ActivityStageReadDirect(ActivityConfig *cfg, ActivityTidRef *ref, Datum key,
 		bool		dnull;
 		bool		all_dead;
 
-		if (!ActivityCustAt(cfg, cust, snap, &root, NULL, &d, &dnull, &all_dead))
+		recent = InvalidBuffer;
+		if (!ActivityCustAt(cfg, cust, snap, &root, NULL, &d, &dnull, &all_dead, &recent))
 		{
 			/* as index_fetch_heap: let the index mark a dead entry */
 			if (!scan->xactStartedInRecovery)
@@ -1738,7 +1782,7 @@ ActivityStageReadDirect(ActivityConfig *cfg, ActivityTidRef *ref, Datum key,
 			*stage = d;
 			*isnull = dnull;
 			if (cfg->cust_index_immediate)
-				ActivityTidPut(ref, false, &root);
+				ActivityTidPut(ref, false, &root, recent);
 		}
 		n++;
 	}
