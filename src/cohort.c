@@ -154,9 +154,13 @@ typedef struct RetCEntry
 
 StaticAssertDecl(sizeof(RetCEntry) == 16, "RetCEntry should be 16 bytes");
 
-/* a compact row: hash bits 0..55, period offset in bits 56..61 */
-#define RET_C_LOW			((UINT64CONST(1) << 56) - 1)
-#define RET_C_ROW(hash, off)	(((hash) & RET_C_LOW) | ((uint64) (off) << 56))
+/*
+ * a compact row: the hash bits below the partition bits, and the period
+ * offset (6 bits) in their place
+ */
+#define RET_C_SHIFT			(64 - RET_PART_BITS)
+#define RET_C_LOW			((UINT64CONST(1) << RET_C_SHIFT) - 1)
+#define RET_C_ROW(hash, off)	(((hash) & RET_C_LOW) | ((uint64) (off) << RET_C_SHIFT))
 
 /*
  * A partition of a one-call state: the customers whose hash has the
@@ -243,6 +247,7 @@ typedef struct RetState
 
 /* partitions once the state is big: 256 tables, selected by hash bits 56..63 */
 #define RET_PART_BITS		8
+StaticAssertDecl(RET_PART_BITS >= 6, "a compact row needs 6 bits for the period offset");
 /* split the single table into partitions beyond this many customers */
 #define RET_SPLIT_COUNT		16384
 /* fold at least this many rows at a time ... */
@@ -1244,7 +1249,7 @@ RetPartFoldCompact(RetState *st, RetPart *part, int pidx)
 {
 	uint64	   *rows = part->crows;
 	uint32		n = part->nrows;
-	uint64		high = (uint64) pidx << 56;
+	uint64		high = (uint64) pidx << RET_C_SHIFT;
 	RetCEntry  *table;
 	uint64		mask;
 
@@ -1286,7 +1291,7 @@ RetPartFoldCompact(RetState *st, RetPart *part, int pidx)
 				break;
 			j = (j + 1) & mask;
 		}
-		e->bits |= UINT64CONST(1) << (rows[i] >> 56);
+		e->bits |= UINT64CONST(1) << (rows[i] >> RET_C_SHIFT);
 	}
 	part->nrows = 0;
 }
@@ -1298,7 +1303,7 @@ RetPartFoldCompact(RetState *st, RetPart *part, int pidx)
 static inline void
 RetAppendCompact(RetState *st, uint64 hash, uint64 off)
 {
-	RetPart    *part = &st->parts[hash >> 56];
+	RetPart    *part = &st->parts[hash >> RET_C_SHIFT];
 	uint64	   *row;
 
 	if (unlikely(part->nrows == part->rowcap))

@@ -4,8 +4,9 @@
 # customers: count(*) (scan baseline), the best plain-SQL cohort query
 # (GROUP BY + window), clcm.retention (one call) and the two-level form
 # (clcm.retention_activity grouped by customer, then clcm.retention).
-# Prints times, ratios against count(*) and plain SQL, and the peak
-# resident memory of the backend (ru_maxrss from log_statement_stats).
+# Prints times (median of RUNS fresh sessions, default 3), ratios against
+# count(*) and plain SQL, and the peak resident memory of the backend
+# (ru_maxrss from log_statement_stats).
 # Run with: make bench BENCH=retention   (PG* variables set by the harness)
 #
 set -euo pipefail
@@ -31,7 +32,7 @@ VACUUM ANALYZE bench_tx;
 SQL
 
 # run one statement in a fresh session; print "seconds peak_kB"
-measure() {
+measure_once() {
 	local sql=$1 workers=${2:-$WORKERS} out
 	out=$(psql -X -q -v ON_ERROR_STOP=1 2>&1 <<SQL
 SET max_parallel_workers_per_gather = $workers;
@@ -46,6 +47,14 @@ SQL
 	ms=$(printf '%s\n' "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
 	kb=$(printf '%s\n' "$out" | sed -n 's/^!\s*\([0-9]*\) kB max resident size.*/\1/p' | tail -1)
 	awk -v ms="$ms" -v kb="${kb:-0}" 'BEGIN { printf "%.3f %d\n", ms / 1000, kb }'
+}
+
+# RUNS fresh sessions of one statement, interleaved with the other
+# queries' (see below); print the median seconds and the largest peak
+RUNS=${RUNS:-3}
+median_of() {	# "sec kb" lines on stdin
+	sort -n | awk '{ t[NR] = $1; if ($2 > kb) kb = $2 }
+		END { printf "%.3f %d\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, kb }'
 }
 
 Q_COUNT="SELECT count(*) FROM bench_tx;"
@@ -86,13 +95,24 @@ SELECT 'cells compared: ' || count(*) FILTER (WHERE o.active IS NOT NULL)
   FROM ours o FULL JOIN plain p USING (cohort, k);
 SQL
 
-echo "== timings (max_parallel_workers_per_gather = $WORKERS; each query once, fresh session)"
-read -r t_count m_count < <(measure "$Q_COUNT")
-read -r t_sql m_sql < <(measure "$Q_SQL")
-read -r t_one m_one < <(measure "$Q_ONE")
-read -r t_two m_two < <(measure "$Q_TWO")
-read -r t_rev m_rev < <(measure "$Q_REV")
-read -r t_par m_par < <(measure "$Q_ONE" 2)
+echo "== timings (max_parallel_workers_per_gather = $WORKERS; median of $RUNS fresh sessions per query, rounds interleaved)"
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+for r in $(seq 1 "$RUNS"); do
+	measure_once "$Q_COUNT" >>"$W/count"
+	measure_once "$Q_SQL" >>"$W/sql"
+	measure_once "$Q_ONE" >>"$W/one"
+	measure_once "$Q_TWO" >>"$W/two"
+	measure_once "$Q_REV" >>"$W/rev"
+	measure_once "$Q_ONE" 2 >>"$W/par"
+	echo "  round $r: $(tail -1 "$W/count" | cut -d' ' -f1)s count(*), $(tail -1 "$W/sql" | cut -d' ' -f1)s plain SQL, $(tail -1 "$W/one" | cut -d' ' -f1)s one call (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+read -r t_count m_count < <(median_of <"$W/count")
+read -r t_sql m_sql < <(median_of <"$W/sql")
+read -r t_one m_one < <(median_of <"$W/one")
+read -r t_two m_two < <(median_of <"$W/two")
+read -r t_rev m_rev < <(median_of <"$W/rev")
+read -r t_par m_par < <(median_of <"$W/par")
 # peak RSS includes the shared buffers the backend touched; the column
 # "over count(*)" subtracts the count(*) run's peak to estimate the
 # aggregate's own memory (the 2-worker row counts the leader only)
