@@ -597,6 +597,29 @@ RetEntryWords(RetEntry *e)
 	return e->nwords <= 2 ? e->b.inl : e->b.ext;
 }
 
+/* first and last active period of an occupied entry */
+static int32
+RetEntryFirst(RetEntry *e)
+{
+	uint64	   *w = RetEntryWords(e);
+
+	for (int32 j = 0; j < e->nwords; j++)
+		if (w[j] != 0)
+			return (e->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]);
+	return PG_INT32_MAX;
+}
+
+static int32
+RetEntryLast(RetEntry *e)
+{
+	uint64	   *w = RetEntryWords(e);
+
+	for (int32 j = e->nwords - 1; j >= 0; j--)
+		if (w[j] != 0)
+			return (e->wbase + j) * 64 + pg_leftmost_one_pos64(w[j]);
+	return PG_INT32_MIN;
+}
+
 /* hash of the key of an occupied entry */
 static inline uint64
 RetEntryHash(const RetState *st, const RetEntry *e)
@@ -1368,23 +1391,11 @@ RetTryCompact(RetState *st)
 		for (uint64 i = 0; i < part->cap; i++)
 		{
 			RetEntry   *e = &part->table[i];
-			uint64	   *w;
 
 			if (e->nwords == 0)
 				continue;
-			w = RetEntryWords(e);
-			for (int32 j = 0; j < e->nwords; j++)
-				if (w[j] != 0)
-				{
-					pmin = Min(pmin, (e->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]));
-					break;
-				}
-			for (int32 j = e->nwords - 1; j >= 0; j--)
-				if (w[j] != 0)
-				{
-					pmax = Max(pmax, (e->wbase + j) * 64 + pg_leftmost_one_pos64(w[j]));
-					break;
-				}
+			pmin = Min(pmin, RetEntryFirst(e));
+			pmax = Max(pmax, RetEntryLast(e));
 		}
 	}
 	if (pmin > pmax || (int64) pmax - pmin > 63)
@@ -2502,20 +2513,8 @@ clcm_retention_final(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		for (uint64 i = 0; i < part->cap; i++)
-		{
-			RetEntry   *e = &part->table[i];
-			uint64	   *w;
-
-			if (e->nwords == 0)
-				continue;
-			w = RetEntryWords(e);
-			for (int32 j = 0; j < e->nwords; j++)
-				if (w[j] != 0)
-				{
-					first = Min(first, (e->wbase + j) * 64 + pg_rightmost_one_pos64(w[j]));
-					break;
-				}
-		}
+			if (part->table[i].nwords != 0)
+				first = Min(first, RetEntryFirst(&part->table[i]));
 	}
 	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
 	m = RetMatAlloc(st->cfg.unit, st->cfg.week_start, st->cfg.flags, st->cfg.as_of,
