@@ -56,7 +56,7 @@ _PG_init(void)
 							"Each slot takes 20 bytes; rounded down to a power of two; 0 turns the cache off.",
 							&clcm_activity_cache_size,
 							262144,
-							0, 1 << 24,
+							0, 1 << 22,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);

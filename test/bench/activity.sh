@@ -12,7 +12,8 @@
 # Run with `make bench BENCH=activity` (test/harness.sh sets PGHOST etc.).
 # Sizes: N_CUSTOMERS (default 1000000), N_ORDERS (default 1000000),
 # N_ROW_ORDERS (row-level bulk insert, default 1000000), PGBENCH_SECONDS
-# (default 20), PGBENCH_CLIENTS (default 2), PGBENCH_ROUNDS (default 3);
+# (default 20), PGBENCH_CLIENTS (default 2), PGBENCH_ROUNDS (default 3),
+# STEADY_SECONDS (steady-state runs, default 60, 0 skips them);
 # ONLY_PGBENCH=1 stops after part 1.
 set -euo pipefail
 
@@ -135,6 +136,26 @@ echo " typical orders table (bigserial primary key, foreign key to customers):"
 printf '  without trigger  %10.0f tps  (runs %s)\n' "$tpf" "${p_runs[*]}"
 printf '  track_activity   %10.0f tps  (runs %s)\n' "$ttf" "${t_runs[*]}"
 echo "  ratio with/without: $(ratio "$ttf" "$tpf")"
+# Steady state: the TID cache of track_activity is per connection and
+# fills as a connection sees its customers again, so short runs on fresh
+# connections (above) measure mostly a cold cache.  Long-lived connections
+# (a pool) are measured by STEADY_SECONDS runs (default 60; 0 skips),
+# plain and tracked alternating, averaging the tps that pgbench reports
+# every 10 s over the second half of each run.
+STEADY_SECONDS=${STEADY_SECONDS:-60}
+steady() {	# script: mean tps of the 10 s intervals in the second half
+	q -c "CHECKPOINT" >/dev/null
+	pgbench -n -M prepared -c "$PGBENCH_CLIENTS" -j "$PGBENCH_CLIENTS" -T "$STEADY_SECONDS" -P 10 \
+		-f "$1" 2>&1 | awk -v half="$((STEADY_SECONDS / 2))" \
+		'/^progress:/ { t = $2 + 0; if (t > half) { s += $4; n++ } } END { printf "%.0f\n", n ? s / n : 0 }'
+}
+if [ "$STEADY_SECONDS" -gt 0 ]; then
+	sp=$(steady "$W/plain.sql"); st=$(steady "$W/tracked.sql")
+	spf=$(steady "$W/plain_fk.sql"); stf=$(steady "$W/tracked_fk.sql")
+	echo "steady state (${STEADY_SECONDS}s runs on the same connections, mean tps of the second half):"
+	printf '  bare:    without %6.0f  track_activity %6.0f  ratio %s\n' "$sp" "$st" "$(ratio "$st" "$sp")"
+	printf '  typical: without %6.0f  track_activity %6.0f  ratio %s\n' "$spf" "$stf" "$(ratio "$stf" "$spf")"
+fi
 echo "load average after part 1: $(cut -d' ' -f1-3 /proc/loadavg)"
 tm=$(pgb "$W/moving.sql")
 printf '  track_activity, prospects  %10.0f tps  (ratio %s; stage moves below)\n' "$tm" "$(ratio "$tm" "$tp")"
