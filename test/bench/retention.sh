@@ -72,15 +72,15 @@ Q_COUNT="SELECT count(*) FROM bench_tx;"
 # by (cohort, month), and the offset computed once per cell with
 # date_part (float8); extract() returns numeric and cost 2.5x in total
 # when it ran once per (customer, month) row.
-Q_SQL="SELECT count(*) FROM (
-  SELECT c, (date_part('year', m) * 12 + date_part('month', m))
+PLAIN_CELLS="SELECT c, (date_part('year', m) * 12 + date_part('month', m))
           - (date_part('year', c) * 12 + date_part('month', c)) AS k, active
     FROM (WITH act AS (
             SELECT customer_id, date_trunc('month', ts AT TIME ZONE 'UTC') AS m
               FROM bench_tx GROUP BY 1, 2),
           coh AS (
             SELECT customer_id, m, min(m) OVER (PARTITION BY customer_id) AS c FROM act)
-          SELECT c, m, count(*) AS active FROM coh GROUP BY 1, 2) g) r;"
+          SELECT c, m, count(*) AS active FROM coh GROUP BY 1, 2) g"
+Q_SQL="SELECT count(*) FROM ($PLAIN_CELLS) r;"
 Q_ONE="SELECT count(*) FROM clcm.retention_table((SELECT clcm.retention(customer_id, ts, 'month') FROM bench_tx));"
 Q_TWO="SELECT count(*) FROM clcm.retention_table((SELECT clcm.retention(a) FROM (
   SELECT clcm.retention_activity(ts, 'month') AS a FROM bench_tx GROUP BY customer_id) s));"
@@ -88,16 +88,8 @@ Q_REV="SELECT count(*) FROM clcm.retention_revenue_table((SELECT clcm.revenue_re
 
 echo "== correctness: plain SQL and clcm agree on the monthly matrix"
 psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
-WITH act AS (
-  SELECT customer_id, date_trunc('month', ts AT TIME ZONE 'UTC') AS m FROM bench_tx GROUP BY 1, 2),
-coh AS (SELECT customer_id, m, min(m) OVER (PARTITION BY customer_id) AS c FROM act),
-cells AS (SELECT c, m, count(*) AS active FROM coh GROUP BY 1, 2),
-plain AS (
-  SELECT c::date AS cohort,
-         ((date_part('year', m) * 12 + date_part('month', m))
-          - (date_part('year', c) * 12 + date_part('month', c)))::int AS k,
-         active
-    FROM cells),
+-- the timed plain query's cells
+WITH plain AS (SELECT c::date AS cohort, k::int AS k, active FROM ($PLAIN_CELLS) p),
 ours AS (
   SELECT cohort, period AS k, active FROM clcm.retention_table(
     (SELECT clcm.retention(customer_id, ts, 'month') FROM bench_tx)))
