@@ -23,7 +23,7 @@ DOCS = $(wildcard doc/*.md)
 REGRESS_STAGE = model_shipped model_define guard_basic guard_misattach guard_privs guard_bypass guard_edge
 
 # retention cohorts, survival
-REGRESS_COHORT = retention_basic retention_random retention_tz retention_parallel retention_partition retention_errors survival_km
+REGRESS_COHORT = retention_basic retention_random retention_tz retention_parallel retention_partition retention_combine retention_errors survival_km
 
 # BTYD models, CLV, churn
 REGRESS_BTYD = btyd_special btyd_types btyd_fit btyd_score btyd_recovery btyd_harden

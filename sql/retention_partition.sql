@@ -107,6 +107,22 @@ SELECT (SELECT clcm.retention(id, ts, 'month') FROM
        (SELECT clcm.retention(id, ts, 'month', clcm.retention_options(recurring => true)) FROM part_tx)::text
      = recurring AS compact_recurring
   FROM part_serial;
+-- a period outside the window that leaves every period seen within 64
+-- moves the window instead (all bits of every entry shift): rows three
+-- years later (2025-2026), or two years earlier (2020-2021); the window
+-- then starts at the first period, or ends at the last
+CREATE TABLE part_later AS
+SELECT id, ts + interval '3 years' AS ts FROM part_tx WHERE id % 1000 = 7;
+CREATE TABLE part_earlier AS
+SELECT id, ts - interval '2 years' AS ts FROM part_tx WHERE id % 1000 = 7;
+SELECT (SELECT clcm.retention(id, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_later) s)::text
+     = (SELECT clcm.retention(id::text, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_later) s)::text AS later_rows,
+       (SELECT clcm.retention(id, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_earlier) s)::text
+     = (SELECT clcm.retention(id::text, ts, 'month') FROM
+          (SELECT id, ts FROM part_tx UNION ALL SELECT id, ts FROM part_earlier) s)::text AS earlier_rows;
 RESET client_min_messages;
 ALTER TABLE part_serial ADD COLUMN month text;
 UPDATE part_serial SET month = (SELECT clcm.retention(id::text, ts, 'month') FROM part_tx)::text;
@@ -131,4 +147,5 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 DROP FUNCTION part_check(text, clcm.retention_matrix);
-DROP TABLE part_tx, part_plain, part_size, part_serial, part_late, part_early;
+DROP TABLE part_tx, part_plain, part_size, part_serial, part_late, part_early,
+  part_later, part_earlier;

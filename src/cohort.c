@@ -143,7 +143,9 @@ typedef struct RetRow
  * bijection, RetUnhashInt inverts it), so that a buffered row needs only
  * 8 bytes: the hash's low 56 bits (its high 8 bits are the partition) and
  * the period's offset in the window.  bits == 0 marks an empty slot.  A
- * row outside the window turns the state into the general form
+ * row outside the window moves the window when every period seen still
+ * fits in 64 (RetRebase: time-ordered input spanning more than the first
+ * window's room), and otherwise turns the state into the general form
  * (RetDecompact).
  */
 typedef struct RetCEntry
@@ -273,6 +275,7 @@ StaticAssertDecl(RET_PART_BITS >= 6, "a compact row needs 6 bits for the period 
 #define RET_SLAB_MAXOBJ		((Size) 4 * 1024 * 1024)
 
 #define RET_INITIAL_CAP		64
+
 #define RET_ARENA_CHUNK		(64 * 1024)
 
 static const char *const ret_unit_names[] = {"day", "week", "month", "quarter", "year"};
@@ -1369,6 +1372,109 @@ RetCompactWords(int32 cbase, uint64 bits, int32 *wbase, int32 *nwords, uint64 *w
 }
 
 /*
+ * The compact bits of an occupied entry (every period within cbase ..
+ * cbase + 63); frees its out-of-line words.
+ */
+static uint64
+RetEntryTakeCBits(RetEntry *e, int64 cbase)
+{
+	uint64	   *w = RetEntryWords(e);
+	uint64		bits = 0;
+
+	for (int32 k = 0; k < e->nwords; k++)
+	{
+		uint64		x = w[k];
+
+		while (x != 0)
+		{
+			int64		per = (int64) (e->wbase + k) * 64 + pg_rightmost_one_pos64(x);
+
+			bits |= UINT64CONST(1) << (per - cbase);
+			x &= x - 1;
+		}
+	}
+	if (e->nwords > 2)
+		pfree(e->b.ext);
+	return bits;
+}
+
+/* OR of n bit words, every stride-th uint64 from bits */
+static uint64
+RetBitsOr(const uint64 *bits, uint64 n, int stride)
+{
+	uint64		all = 0;
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		all |= bits[i * stride];
+	}
+	return all;
+}
+
+/* shift n bit words (every stride-th uint64) up by shift, or down if < 0 */
+static void
+RetBitsShift(uint64 *bits, uint64 n, int stride, int shift)
+{
+	Assert(shift > -64 && shift < 64);
+	for (uint64 i = 0; i < n; i++)
+	{
+		uint64	   *x = &bits[i * stride];
+
+		if ((i & 65535) == 65535)
+			CHECK_FOR_INTERRUPTS();
+		*x = shift >= 0 ? *x << shift : *x >> -shift;
+	}
+}
+
+/*
+ * Move the 64-period window of a compact state so that it covers
+ * period p as well as every period seen; false when together they span
+ * more than 64 periods.  The spare periods go to the side p lies on (the
+ * data is moving that way, as in time-ordered input).  Every move makes
+ * the span seen wider, so a state moves at most 63 times.
+ */
+static bool
+RetRebase(RetState *st, int32 p)
+{
+	uint64		all = 0;
+	int64		lo,
+				hi,
+				nlo,
+				nhi,
+				nbase;
+	int			shift;
+
+	RetFlush(st);				/* buffered rows hold offsets in the old window */
+	for (int q = 0; q < st->nparts; q++)
+		if (st->parts[q].cap > 0)
+			all |= RetBitsOr(&st->parts[q].ctable->bits, st->parts[q].cap,
+							 sizeof(RetCEntry) / sizeof(uint64));
+	if (all == 0)
+		lo = hi = p;
+	else
+	{
+		lo = (int64) st->cbase + pg_rightmost_one_pos64(all);
+		hi = (int64) st->cbase + pg_leftmost_one_pos64(all);
+	}
+	nlo = Min(lo, p);
+	nhi = Max(hi, p);
+	if (nhi - nlo > 63)
+		return false;
+	nbase = (p < lo) ? nhi - 63 : nlo;
+	shift = (int) ((int64) st->cbase - nbase);	/* bit i moves to i + shift */
+	for (int q = 0; q < st->nparts; q++)
+		if (st->parts[q].cap > 0)
+			RetBitsShift(&st->parts[q].ctable->bits, st->parts[q].cap,
+						 sizeof(RetCEntry) / sizeof(uint64), shift);
+	elog(DEBUG2, "retention state: window moved from period %d to " INT64_FORMAT,
+		 st->cbase, nbase);
+	st->cbase = (int32) nbase;
+	return true;
+}
+
+/*
  * Make a state that has just been split compact when it can be: bigint
  * ids, head counts, and every period seen within 64 periods.  The window
  * starts a quarter of its slack before the earliest period seen (data
@@ -1416,28 +1522,13 @@ RetTryCompact(RetState *st)
 		for (uint64 i = 0; i < part->cap; i++)
 		{
 			RetEntry   *e = &part->table[i];
-			uint64	   *w;
-			uint64		bits = 0;
+			uint64		bits;
 			uint64		h;
 			uint64		j;
 
 			if (e->nwords == 0)
 				continue;
-			w = RetEntryWords(e);
-			for (int32 k = 0; k < e->nwords; k++)
-			{
-				uint64		x = w[k];
-
-				while (x != 0)
-				{
-					int64		per = (int64) (e->wbase + k) * 64 + pg_rightmost_one_pos64(x);
-
-					bits |= UINT64CONST(1) << (per - cbase);
-					x &= x - 1;
-				}
-			}
-			if (e->nwords > 2)
-				pfree(e->b.ext);
+			bits = RetEntryTakeCBits(e, cbase);
 			h = RetHashInt(e->key.i);
 			j = h & mask;
 			while (ct[j].bits != 0)
@@ -1720,7 +1811,6 @@ RetCheckConstant(FunctionCallInfo fcinfo, RetState *st, int pidx)
 static Datum
 RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 {
-	MemoryContext aggcxt = RetAggContext(fcinfo);
 	RetState   *st = PG_ARGISNULL(0) ? NULL : (RetState *) PG_GETARG_POINTER(0);
 	int			tsidx = with_id ? 2 : 1;
 	int			pidx = tsidx + (revenue ? 2 : 1);
@@ -1732,8 +1822,13 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 	int32		len;
 	float8		amount = get_float8_nan();	/* NaN: no amount */
 
+	/*
+	 * Only an aggregate can hand in a state (SQL has no value of type
+	 * internal), so the context is checked once, when there is none yet.
+	 */
 	if (st == NULL)
 	{
+		MemoryContext aggcxt = RetAggContext(fcinfo);
 		int			keykind = RK_NONE;
 
 		if (with_id)
@@ -1787,12 +1882,15 @@ RetTransition(FunctionCallInfo fcinfo, bool with_id, bool revenue)
 			{
 				uint64		off = (uint64) ((int64) p - st->cbase);
 
+				/* a period outside the window: move it, or give it up */
+				if (unlikely(off >= 64) && RetRebase(st, p))
+					off = (uint64) ((int64) p - st->cbase);
 				if (likely(off < 64))
 				{
 					RetAppendCompact(st, RetHashInt(ik), off);
 					break;
 				}
-				RetDecompact(st);	/* a period outside the window */
+				RetDecompact(st);
 			}
 			RetAppend(st, RetHashInt(ik), (uint64) ik, 0, p, amount);
 			break;
@@ -1916,14 +2014,124 @@ RetMergeCustomer(RetState *st, uint64 hash, int64 ik, const char *k, int32 len,
 				  nrev, rev);
 }
 
+/* OR of the period bits of every customer of a compact state */
+static uint64
+RetCompactOr(const RetState *st)
+{
+	uint64		all = 0;
+
+	for (int p = 0; p < st->nparts; p++)
+		if (st->parts[p].cap > 0)
+			all |= RetBitsOr(&st->parts[p].ctable->bits, st->parts[p].cap,
+							 sizeof(RetCEntry) / sizeof(uint64));
+	return all;
+}
+
+/*
+ * Merge the compact state src into dst, keeping dst compact: dst must be
+ * compact, or an empty bigint head-count state (the first combine), and
+ * the periods of both must fit in one window of 64; false (nothing
+ * changed) otherwise.  Both states are partitioned by the same hash bits,
+ * so partition p of src goes into partition p of dst, a table small
+ * enough to stay in the CPU cache.  No rows may be buffered.
+ */
+static bool
+RetMergeCompact(RetState *dst, RetState *src)
+{
+	bool		empty = (!dst->compact && dst->keykind == RK_INT8 &&
+						 !(dst->cfg.flags & RF_REVENUE) && dst->count == 0);
+	uint64		sall = RetCompactOr(src);
+	int64		base = src->cbase;
+	int			shift;
+
+	Assert(src->compact && dst->nbuf == 0 && src->nbuf == 0);
+	if (!dst->compact && !empty)
+		return false;
+	if (!empty && sall != 0)
+	{
+		uint64		dall = RetCompactOr(dst);
+		int64		lo = (int64) src->cbase + pg_rightmost_one_pos64(sall);
+		int64		hi = (int64) src->cbase + pg_leftmost_one_pos64(sall);
+
+		if (dall != 0)
+		{
+			lo = Min(lo, (int64) dst->cbase + pg_rightmost_one_pos64(dall));
+			hi = Max(hi, (int64) dst->cbase + pg_leftmost_one_pos64(dall));
+		}
+		if (hi - lo > 63)
+		{
+			elog(DEBUG2, "retention state: compact merge impossible, periods %d to %d",
+				 (int32) lo, (int32) hi);
+			return false;
+		}
+		base = dst->cbase;
+		if (lo < base || hi > base + 63)
+		{
+			/* move dst's window to start at the first period of either */
+			for (int p = 0; p < dst->nparts; p++)
+				if (dst->parts[p].cap > 0)
+					RetBitsShift(&dst->parts[p].ctable->bits, dst->parts[p].cap,
+								 sizeof(RetCEntry) / sizeof(uint64),
+								 (int) ((int64) dst->cbase - lo));
+			elog(DEBUG2, "retention state: window moved from period %d to %d",
+				 dst->cbase, (int32) lo);
+			base = lo;
+			dst->cbase = (int32) base;
+		}
+	}
+	if (empty)
+	{
+		if (dst->pbits == 0)
+			RetSplit(dst);
+		dst->compact = true;
+		dst->cbase = (int32) base;
+	}
+	shift = (int) ((int64) src->cbase - base);	/* src bit i is bit i + shift */
+	for (int p = 0; p < src->nparts; p++)
+	{
+		RetPart    *sp = &src->parts[p];
+		RetPart    *dp = &dst->parts[p];
+
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < sp->cap; i++)
+		{
+			uint64		h = sp->ctable[i].hash;
+			uint64		bits = sp->ctable[i].bits;
+			uint64		mask;
+			uint64		j;
+
+			if (bits == 0)
+				continue;
+			if ((i & 65535) == 65535)
+				CHECK_FOR_INTERRUPTS();
+			bits = shift >= 0 ? bits << shift : bits >> -shift;
+			if (unlikely((dp->count + 1) * 10 > dp->cap * 7))
+				RetPartCGrow(dst, dp);
+			mask = dp->cap - 1;
+			j = h & mask;
+			while (dp->ctable[j].bits != 0 && dp->ctable[j].hash != h)
+				j = (j + 1) & mask;
+			if (dp->ctable[j].bits == 0)
+			{
+				dp->ctable[j].hash = h;
+				dp->count++;
+				dst->count++;
+			}
+			dp->ctable[j].bits |= bits;
+		}
+	}
+	dst->budget = RetBudget(dst);
+	elog(DEBUG2, "retention state: compact merge from period %d, " UINT64_FORMAT " customers",
+		 dst->cbase, dst->count);
+	return true;
+}
+
 /* merge every customer of src into dst */
 static void
 RetStateMerge(RetState *dst, RetState *src)
 {
 	RetFlush(dst);
 	RetFlush(src);
-	RetDecompact(dst);
-	RetDecompact(src);
 	RetCheckCompatible(dst->cfg.unit, dst->cfg.week_start, dst->cfg.flags,
 					   dst->cfg.as_of, dst->cfg.tzname,
 					   src->cfg.unit, src->cfg.week_start, src->cfg.flags,
@@ -1932,7 +2140,9 @@ RetStateMerge(RetState *dst, RetState *src)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("cannot combine retention states of different customer id types")));
-	if (src->keykind == RK_NONE)
+	if (src->compact && RetMergeCompact(dst, src))
+		;						/* both compact, in one window */
+	else if (src->keykind == RK_NONE)
 	{
 		if (src->one.nwords != 0)
 			RetMergeCustomer(dst, 0, 0, NULL, 0, src->one.wbase, src->one.nwords,
@@ -1942,6 +2152,8 @@ RetStateMerge(RetState *dst, RetState *src)
 	}
 	else
 	{
+		RetDecompact(dst);
+		RetDecompact(src);
 		RetReserve(dst, src->count);
 		for (int p = 0; p < src->nparts; p++)
 		{
@@ -2028,11 +2240,112 @@ RetSendEntry(StringInfo buf, const RetState *st, RetEntry *e, const RetRev *r)
 	}
 }
 
+/* forms of a serialized one-call state */
+#define RET_FORM_GENERAL	0
+#define RET_FORM_COMPACT	1
+
+/*
+ * Send the customers of a compact state: the window's first period, the
+ * number of customers of each partition, then every customer's (hash,
+ * bits), partition by partition.  16 bytes a customer, written into a
+ * buffer enlarged once.
+ */
+static void
+RetSendCompact(StringInfo buf, const RetState *st)
+{
+	Assert(st->nparts == (1 << RET_PART_BITS));
+	pq_sendint32(buf, st->cbase);
+	enlargeStringInfo(buf, st->nparts * sizeof(int64) +
+					  mul_size(st->count, 2 * sizeof(uint64)));
+	for (int p = 0; p < st->nparts; p++)
+		pq_writeint64(buf, st->parts[p].count);
+	for (int p = 0; p < st->nparts; p++)
+	{
+		const RetPart *part = &st->parts[p];
+
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < part->cap; i++)
+		{
+			if (part->ctable[i].bits == 0)
+				continue;
+			pq_writeint64(buf, part->ctable[i].hash);
+			pq_writeint64(buf, part->ctable[i].bits);
+		}
+	}
+}
+
+/*
+ * Rebuild the customers of a compact state sent by RetSendCompact into
+ * the empty state st (bigint head counts): each partition's table is
+ * sized for its count, and every entry is checked (non-empty bits, the
+ * right partition, no duplicate).
+ */
+static void
+RetRecvCompact(StringInfo buf, RetState *st, int64 count)
+{
+	int64		counts[1 << RET_PART_BITS];
+	int64		total = 0;
+	int32		cbase = pq_getmsgint(buf, 4);
+
+	if (st->keykind != RK_INT8 || (st->cfg.flags & RF_REVENUE) ||
+		cbase < PG_INT32_MIN / 2 || cbase > PG_INT32_MAX / 2)
+		RetCorruptState();
+	for (int p = 0; p < (1 << RET_PART_BITS); p++)
+	{
+		counts[p] = pq_getmsgint64(buf);
+		if (counts[p] < 0 || counts[p] > count - total)
+			RetCorruptState();
+		total += counts[p];
+	}
+	if (total != count || count > (buf->len - buf->cursor) / 16 ||
+		buf->len - buf->cursor != count * 16)
+		RetCorruptState();
+	RetSplit(st);
+	st->compact = true;
+	st->cbase = cbase;
+	for (int p = 0; p < st->nparts; p++)
+	{
+		RetPart    *part = &st->parts[p];
+		uint64		cap = RET_INITIAL_CAP;
+		uint64		mask;
+
+		CHECK_FOR_INTERRUPTS();
+		if (counts[p] == 0)
+			continue;
+		while ((uint64) counts[p] * 10 > cap * 7)
+			cap *= 2;
+		part->ctable = RetAlloc(st, mul_size(sizeof(RetCEntry), cap), true);
+		part->cap = cap;
+		mask = cap - 1;
+		for (int64 i = 0; i < counts[p]; i++)
+		{
+			uint64		h = (uint64) pq_getmsgint64(buf);
+			uint64		bits = (uint64) pq_getmsgint64(buf);
+			uint64		j = h & mask;
+
+			if (bits == 0 || RetPartOf(st, h) != p)
+				RetCorruptState();
+			while (part->ctable[j].bits != 0)
+			{
+				if (part->ctable[j].hash == h)
+					RetCorruptState();
+				j = (j + 1) & mask;
+			}
+			part->ctable[j].hash = h;
+			part->ctable[j].bits = bits;
+			part->count++;
+		}
+	}
+	st->count = (uint64) count;
+	st->budget = RetBudget(st);
+}
+
 PG_FUNCTION_INFO_V1(clcm_retention_serialize);
 
 /*
- * Serialize a state: format version, options, key kind, data end, then
- * each customer (key, bitmap, revenue items).  No pointers.
+ * Serialize a state: format version, options, key kind, data end, its
+ * form, the number of customers, then each customer (key, bitmap, revenue
+ * items).  No pointers.  A compact state keeps its form (RetSendCompact).
  */
 Datum
 clcm_retention_serialize(PG_FUNCTION_ARGS)
@@ -2043,7 +2356,6 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 	RetAggContext(fcinfo);
 	st = (RetState *) PG_GETARG_POINTER(0);
 	RetFlush(st);
-	RetDecompact(st);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, RET_FORMAT_VERSION);
 	pq_sendbyte(&buf, st->cfg.unit);
@@ -2054,8 +2366,11 @@ clcm_retention_serialize(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, st->cfg.as_of);
 	pq_sendint64(&buf, st->max_ts);
 	pq_sendstring(&buf, st->cfg.tzname);
+	pq_sendbyte(&buf, st->compact ? RET_FORM_COMPACT : RET_FORM_GENERAL);
 	pq_sendint64(&buf, st->keykind == RK_NONE ? (st->one.nwords ? 1 : 0) : st->count);
-	if (st->keykind == RK_NONE)
+	if (st->compact)
+		RetSendCompact(&buf, st);
+	else if (st->keykind == RK_NONE)
 	{
 		if (st->one.nwords != 0)
 			RetSendEntry(&buf, st, &st->one, st->one_rev);
@@ -2101,6 +2416,7 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	uint8		unit,
 				ws,
 				flags;
+	int			form;
 	int64		count;
 	uint64	   *words = NULL;
 	int32		wcap = 0;
@@ -2130,7 +2446,18 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	st->max_ts = pq_getmsgint64(&buf);
 	RetCfgSetTz(&st->cfg, pq_getmsgstring(&buf));
 	st->configured = true;
+	form = pq_getmsgbyte(&buf);
 	count = pq_getmsgint64(&buf);
+	if (form == RET_FORM_COMPACT)
+	{
+		if (count < 0)
+			RetCorruptState();
+		RetRecvCompact(&buf, st, count);
+		pq_getmsgend(&buf);
+		PG_RETURN_POINTER(st);
+	}
+	if (form != RET_FORM_GENERAL)
+		RetCorruptState();
 	/* every entry takes at least 20 bytes: do not trust a larger count */
 	if (count < 0 || count > (buf.len - buf.cursor) / 20)
 		RetCorruptState();
@@ -2442,24 +2769,22 @@ RetCutoffPeriods(const RetCfg *cfg, TimestampTz max_ts, int32 *last, int32 *comp
 static RetentionMatrix *
 RetFinalCompact(RetState *st)
 {
-	int32		first = PG_INT32_MAX;
+	const int	stride = sizeof(RetCEntry) / sizeof(uint64);
+	uint64		all = 0;
 	int32		last,
 				complete;
 	RetentionMatrix *m;
 	int32		ps[64];
 
+	/* the lowest period bit of any customer is the first cohort */
 	for (int p = 0; p < st->nparts; p++)
-	{
-		RetPart    *part = &st->parts[p];
-
-		CHECK_FOR_INTERRUPTS();
-		for (uint64 i = 0; i < part->cap; i++)
-			if (part->ctable[i].bits != 0)
-				first = Min(first, st->cbase + pg_rightmost_one_pos64(part->ctable[i].bits));
-	}
+		if (st->parts[p].cap > 0)
+			all |= RetBitsOr(&st->parts[p].ctable->bits, st->parts[p].cap, stride);
+	Assert(all != 0);
 	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
 	m = RetMatAlloc(st->cfg.unit, st->cfg.week_start, st->cfg.flags, st->cfg.as_of,
-					st->cfg.tzname, first, last, complete, st->max_ts);
+					st->cfg.tzname, st->cbase + pg_rightmost_one_pos64(all),
+					last, complete, st->max_ts);
 	for (int p = 0; p < st->nparts; p++)
 	{
 		RetPart    *part = &st->parts[p];

@@ -6,8 +6,11 @@
 # (clcm.retention_activity grouped by customer, then clcm.retention).
 # Prints times (median of RUNS rounds, default 3; once with each query the
 # first statement of a fresh session, once in a warm session), ratios
-# against count(*) and plain SQL, and the peak resident memory of the
-# backend (ru_maxrss from log_statement_stats).
+# against count(*) and against the faster plain-SQL run (with JIT, the
+# server's default, or with jit = off: JIT compiles the plain query with
+# inlining and optimization, which cost more than they save in a fresh
+# session), and the peak resident memory of the backend (ru_maxrss from
+# log_statement_stats).
 # Run with: make bench BENCH=retention   (PG* variables set by the harness)
 #
 set -euo pipefail
@@ -39,11 +42,12 @@ SQL
 # clcm.so): about 0.4 s here, which every query of a fresh session pays.
 WARM=0
 measure_once() {
-	local sql=$1 workers=${2:-$WORKERS} out warmup=
+	local sql=$1 workers=${2:-$WORKERS} settings=${3:-} out warmup=
 	[ "$WARM" = 1 ] && warmup=$sql
 	out=$(psql -X -q -v ON_ERROR_STOP=1 2>&1 <<SQL
 SET max_parallel_workers_per_gather = $workers;
 SET work_mem = '64MB';
+$settings
 $warmup
 SET log_statement_stats = on;
 SET client_min_messages = log;
@@ -109,6 +113,7 @@ report() {
 	echo "$2"
 	read -r t_count m_count < <(median_of <"$d/count")
 	read -r t_sql m_sql < <(median_of <"$d/sql")
+	read -r t_nojit m_nojit < <(median_of <"$d/sql_nojit")
 	read -r t_one m_one < <(median_of <"$d/one")
 	read -r t_two m_two < <(median_of <"$d/two")
 	read -r t_rev m_rev < <(median_of <"$d/rev")
@@ -116,11 +121,14 @@ report() {
 	# peak RSS includes the shared buffers the backend touched; the column
 	# "over count(*)" subtracts the count(*) run's peak to estimate the
 	# aggregate's own memory (the 2-worker row counts the leader only)
-	awk -v c="$t_count" -v s="$t_sql" -v o="$t_one" -v t="$t_two" -v r="$t_rev" -v p="$t_par" \
-	    -v mc="$m_count" -v ms="$m_sql" -v mo="$m_one" -v mt="$m_two" -v mr="$m_rev" -v mp="$m_par" 'BEGIN {
+	awk -v c="$t_count" -v s0="$t_sql" -v s1="$t_nojit" -v o="$t_one" -v t="$t_two" -v r="$t_rev" -v p="$t_par" \
+	    -v mc="$m_count" -v ms0="$m_sql" -v ms1="$m_nojit" -v mo="$m_one" -v mt="$m_two" -v mr="$m_rev" -v mp="$m_par" 'BEGIN {
+		# ratios against the faster of the two plain runs
+		s = (s1 < s0) ? s1 : s0
 		printf "%-38s %9s %10s %10s %12s %14s\n", "query", "seconds", "x count(*)", "plain/this", "peak RSS MB", "over count(*)"
 		printf "%-38s %9.3f %10.2f %10s %12.0f %14s\n", "count(*)", c, 1, "", mc / 1024, ""
-		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "plain SQL (GROUP BY + window)", s, s / c, 1, ms / 1024, (ms - mc) / 1024
+		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "plain SQL (GROUP BY + window)", s0, s0 / c, s / s0, ms0 / 1024, (ms0 - mc) / 1024
+		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "plain SQL, jit = off", s1, s1 / c, s / s1, ms1 / 1024, (ms1 - mc) / 1024
 		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.retention (one call)", o, o / c, s / o, mo / 1024, (mo - mc) / 1024
 		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm two-level (activity+retention)", t, t / c, s / t, mt / 1024, (mt - mc) / 1024
 		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.revenue_retention (one call)", r, r / c, s / r, mr / 1024, (mr - mc) / 1024
@@ -135,11 +143,12 @@ rounds() {	# directory
 	for r in $(seq 1 "$RUNS"); do
 		measure_once "$Q_COUNT" >>"$d/count"
 		measure_once "$Q_SQL" >>"$d/sql"
+		measure_once "$Q_SQL" "$WORKERS" "SET jit = off;" >>"$d/sql_nojit"
 		measure_once "$Q_ONE" >>"$d/one"
 		measure_once "$Q_TWO" >>"$d/two"
 		measure_once "$Q_REV" >>"$d/rev"
 		measure_once "$Q_ONE" 2 >>"$d/par"
-		echo "  round $r: $(tail -1 "$d/count" | cut -d' ' -f1)s count(*), $(tail -1 "$d/sql" | cut -d' ' -f1)s plain SQL, $(tail -1 "$d/one" | cut -d' ' -f1)s one call (load $(cut -d' ' -f1 /proc/loadavg))"
+		echo "  round $r: $(tail -1 "$d/count" | cut -d' ' -f1)s count(*), $(tail -1 "$d/sql" | cut -d' ' -f1)s plain SQL ($(tail -1 "$d/sql_nojit" | cut -d' ' -f1)s without JIT), $(tail -1 "$d/one" | cut -d' ' -f1)s one call (load $(cut -d' ' -f1 /proc/loadavg))"
 	done
 }
 echo "== timings (max_parallel_workers_per_gather = $WORKERS; median of $RUNS rounds)"
