@@ -19,12 +19,14 @@ LANGUAGE sql AS $$
   SELECT first + (i % n), start + ((hashint8(i) & 65535) % 365) * interval '1 day', p
     FROM generate_series(0::bigint, 3 * n - 1) AS i $$;
 -- the matrix with partial aggregation (partitionwise) and without, and
--- the text-id matrix, which never is compact
+-- the text-id matrix, which never is compact; the DEBUG messages show the
+-- forms the states take
 CREATE FUNCTION cmb_check(OUT partial_equals_plain bool, OUT partial_equals_text bool)
 LANGUAGE plpgsql AS $$
 DECLARE
   partial text;
 BEGIN
+  SET LOCAL client_min_messages = debug2;
   SET LOCAL enable_partitionwise_aggregate = on;
   partial := (SELECT clcm.retention(id, ts, 'month') FROM cmb)::text;
   SET LOCAL enable_partitionwise_aggregate = off;
@@ -37,45 +39,33 @@ RESET enable_partitionwise_aggregate;
 
 -- two compact states in one window, half of the customers in both
 SELECT cmb_fill(1, 0, 20000, '2022-01-01 00:00+00'), cmb_fill(2, 10000, 20000, '2022-03-01 00:00+00');
-SET client_min_messages = debug2;
 SELECT * FROM cmb_check();
-RESET client_min_messages;
 SELECT count(*) AS customers FROM (SELECT DISTINCT id FROM cmb) s;
 
 -- the second state's periods (2025-2026) lie after the first's window:
 -- the merged window moves to start at the first period (2022-01)
 TRUNCATE cmb;
 SELECT cmb_fill(1, 0, 20000, '2022-01-01 00:00+00'), cmb_fill(2, 5000, 20000, '2025-06-01 00:00+00');
-SET client_min_messages = debug2;
 SELECT * FROM cmb_check();
-RESET client_min_messages;
 
 -- three states, the third before the merged window; all within 64
 -- months (2021-06 to 2026-05): the window moves back to 2021-06
 SELECT cmb_fill(3, 15000, 17000, '2021-06-01 00:00+00');
-SET client_min_messages = debug2;
 SELECT * FROM cmb_check();
-RESET client_min_messages;
 
 -- 2020 and 2026: more than 64 months apart, merged in the general form
 TRUNCATE cmb;
 SELECT cmb_fill(1, 0, 20000, '2020-01-01 00:00+00'), cmb_fill(2, 0, 20000, '2026-01-01 00:00+00');
-SET client_min_messages = debug2;
 SELECT * FROM cmb_check();
-RESET client_min_messages;
 
 -- a compact state, then a small (general) one: the compact one turns
 -- general; and a small one first, then a compact one
 TRUNCATE cmb;
 SELECT cmb_fill(1, 0, 20000, '2022-01-01 00:00+00'), cmb_fill(2, 7, 100, '2022-06-01 00:00+00');
-SET client_min_messages = debug2;
 SELECT * FROM cmb_check();
-RESET client_min_messages;
 TRUNCATE cmb;
 SELECT cmb_fill(1, 7, 100, '2022-06-01 00:00+00'), cmb_fill(2, 0, 20000, '2022-01-01 00:00+00');
-SET client_min_messages = debug2;
 SELECT * FROM cmb_check();
-RESET client_min_messages;
 
 -- an empty partition's state is NULL and skipped
 TRUNCATE cmb;

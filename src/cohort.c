@@ -1452,12 +1452,12 @@ RetRebase(RetState *st, int32 p)
 			all |= RetBitsOr(&st->parts[q].ctable->bits, st->parts[q].cap,
 							 sizeof(RetCEntry) / sizeof(uint64));
 	if (all == 0)
-		lo = hi = p;
-	else
 	{
-		lo = (int64) st->cbase + pg_rightmost_one_pos64(all);
-		hi = (int64) st->cbase + pg_leftmost_one_pos64(all);
+		st->cbase = p;			/* no customer: nothing to shift */
+		return true;
 	}
+	lo = (int64) st->cbase + pg_rightmost_one_pos64(all);
+	hi = (int64) st->cbase + pg_leftmost_one_pos64(all);
 	nlo = Min(lo, p);
 	nhi = Max(hi, p);
 	if (nhi - nlo > 63)
@@ -2041,23 +2041,24 @@ RetMergeCompact(RetState *dst, RetState *src)
 	bool		empty = (!dst->compact && dst->keykind == RK_INT8 &&
 						 !(dst->cfg.flags & RF_REVENUE) && dst->count == 0);
 	uint64		sall = RetCompactOr(src);
-	int64		base = src->cbase;
+	int64		base;
 	int			shift;
 
 	Assert(src->compact && dst->nbuf == 0 && src->nbuf == 0);
 	if (!dst->compact && !empty)
 		return false;
-	if (!empty && sall != 0)
+	if (empty || RetCompactOr(dst) == 0)
+		base = src->cbase;		/* dst has no customer to shift */
+	else if (sall == 0)
+		base = dst->cbase;		/* src has none to add */
+	else
 	{
 		uint64		dall = RetCompactOr(dst);
-		int64		lo = (int64) src->cbase + pg_rightmost_one_pos64(sall);
-		int64		hi = (int64) src->cbase + pg_leftmost_one_pos64(sall);
+		int64		lo = Min((int64) src->cbase + pg_rightmost_one_pos64(sall),
+							 (int64) dst->cbase + pg_rightmost_one_pos64(dall));
+		int64		hi = Max((int64) src->cbase + pg_leftmost_one_pos64(sall),
+							 (int64) dst->cbase + pg_leftmost_one_pos64(dall));
 
-		if (dall != 0)
-		{
-			lo = Min(lo, (int64) dst->cbase + pg_rightmost_one_pos64(dall));
-			hi = Max(hi, (int64) dst->cbase + pg_leftmost_one_pos64(dall));
-		}
 		if (hi - lo > 63)
 		{
 			elog(DEBUG2, "retention state: compact merge impossible, periods %d to %d",
@@ -2084,8 +2085,8 @@ RetMergeCompact(RetState *dst, RetState *src)
 		if (dst->pbits == 0)
 			RetSplit(dst);
 		dst->compact = true;
-		dst->cbase = (int32) base;
 	}
+	dst->cbase = (int32) base;
 	shift = (int) ((int64) src->cbase - base);	/* src bit i is bit i + shift */
 	for (int p = 0; p < src->nparts; p++)
 	{
