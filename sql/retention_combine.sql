@@ -67,8 +67,12 @@ TRUNCATE cmb;
 SELECT cmb_fill(1, 7, 100, '2022-06-01 00:00+00'), cmb_fill(2, 0, 20000, '2022-01-01 00:00+00');
 SELECT * FROM cmb_check();
 
--- an empty partition's state is NULL and skipped
+-- the first state becomes the combined state itself (no DEBUG line for
+-- the first merge above); an empty partition's state is NULL and skipped;
+-- a state of rows without ids has no customer, and a compact state is
+-- merged into it (into an empty state)
 TRUNCATE cmb;
+INSERT INTO cmb SELECT NULL, '2022-01-01 00:00+00', 1 FROM generate_series(1, 10);
 SELECT cmb_fill(2, 0, 20000, '2022-01-01 00:00+00');
 SELECT * FROM cmb_check();
 

@@ -696,6 +696,23 @@ RetAlloc(RetState *st, Size size, bool zero)
 	return p;
 }
 
+/*
+ * Ask for transparent huge pages on the 2 MB-aligned part of [p, p + len)
+ * before it is first written: on a large buffer that is written once,
+ * faulting in 4 kB pages one by one costs more than writing them.
+ */
+static void
+RetHugeHint(void *p, Size len)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	a = TYPEALIGN(RET_SLAB_ALIGN, (uintptr_t) p);
+	uintptr_t	b = TYPEALIGN_DOWN(RET_SLAB_ALIGN, (uintptr_t) p + len);
+
+	if (b > a)
+		(void) madvise((void *) a, b - a, MADV_HUGEPAGE);	/* a hint */
+#endif
+}
+
 /* release an array allocated by RetAlloc with the same size */
 static void
 RetFree(RetState *st, void *p, Size size)
@@ -2206,6 +2223,14 @@ clcm_retention_combine(PG_FUNCTION_ARGS)
 	}
 	if (s1 == NULL)
 	{
+		/*
+		 * A second state that lives in the aggregate context (one that
+		 * clcm_retention_deserialize just built) becomes the state itself:
+		 * nothing else holds it, and merging it into an empty state would
+		 * copy every customer.
+		 */
+		if (s2->mcxt == aggcxt)
+			PG_RETURN_POINTER(s2);
 		s1 = RetStateCreate(aggcxt, s2->keykind);
 		s1->cfg = s2->cfg;
 		s1->configured = true;
@@ -2254,10 +2279,12 @@ RetSendEntry(StringInfo buf, const RetState *st, RetEntry *e, const RetRev *r)
 static void
 RetSendCompact(StringInfo buf, const RetState *st)
 {
+	Size		need = st->nparts * sizeof(int64) + mul_size(st->count, 2 * sizeof(uint64));
+
 	Assert(st->nparts == (1 << RET_PART_BITS));
 	pq_sendint32(buf, st->cbase);
-	enlargeStringInfo(buf, st->nparts * sizeof(int64) +
-					  mul_size(st->count, 2 * sizeof(uint64)));
+	enlargeStringInfo(buf, need);
+	RetHugeHint(buf->data + buf->len, need);
 	for (int p = 0; p < st->nparts; p++)
 		pq_writeint64(buf, st->parts[p].count);
 	for (int p = 0; p < st->nparts; p++)
