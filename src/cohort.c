@@ -1452,7 +1452,7 @@ RetBitsShift(uint64 *bits, uint64 n, int stride, int shift)
  * data is moving that way, as in time-ordered input).  Every move makes
  * the span seen wider, so a state moves at most 63 times.
  */
-static bool
+static pg_noinline bool
 RetRebase(RetState *st, int32 p)
 {
 	uint64		all = 0;
