@@ -2046,7 +2046,8 @@ RetCompactOr(const RetState *st)
 
 /*
  * Merge the compact state src into dst, keeping dst compact: dst must be
- * compact, or an empty bigint head-count state (the first combine), and
+ * compact, or a bigint head-count state without customers (a partial
+ * state that only saw rows without ids, or one made by combine), and
  * the periods of both must fit in one window of 64; false (nothing
  * changed) otherwise.  Both states are partitioned by the same hash bits,
  * so partition p of src goes into partition p of dst, a table small
