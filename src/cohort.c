@@ -2479,7 +2479,8 @@ clcm_retention_deserialize(PG_FUNCTION_ARGS)
 	count = pq_getmsgint64(&buf);
 	if (form == RET_FORM_COMPACT)
 	{
-		if (count < 0)
+		/* a compact state has customers (more than RET_SPLIT_COUNT) */
+		if (count <= 0)
 			RetCorruptState();
 		RetRecvCompact(&buf, st, count);
 		pq_getmsgend(&buf);
@@ -2809,7 +2810,8 @@ RetFinalCompact(RetState *st)
 	for (int p = 0; p < st->nparts; p++)
 		if (st->parts[p].cap > 0)
 			all |= RetBitsOr(&st->parts[p].ctable->bits, st->parts[p].cap, stride);
-	Assert(all != 0);
+	if (all == 0)
+		RetCorruptState();		/* a compact state always has customers */
 	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
 	m = RetMatAlloc(st->cfg.unit, st->cfg.week_start, st->cfg.flags, st->cfg.as_of,
 					st->cfg.tzname, st->cbase + pg_rightmost_one_pos64(all),
