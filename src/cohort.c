@@ -2058,20 +2058,22 @@ RetMergeCompact(RetState *dst, RetState *src)
 {
 	bool		empty = (!dst->compact && dst->keykind == RK_INT8 &&
 						 !(dst->cfg.flags & RF_REVENUE) && dst->count == 0);
-	uint64		sall = RetCompactOr(src);
+	uint64		sall;
+	uint64		dall;
 	int64		base;
 	int			shift;
 
 	Assert(src->compact && dst->nbuf == 0 && src->nbuf == 0);
 	if (!dst->compact && !empty)
 		return false;
-	if (empty || RetCompactOr(dst) == 0)
+	sall = RetCompactOr(src);
+	dall = empty ? 0 : RetCompactOr(dst);
+	if (dall == 0)
 		base = src->cbase;		/* dst has no customer to shift */
 	else if (sall == 0)
 		base = dst->cbase;		/* src has none to add */
 	else
 	{
-		uint64		dall = RetCompactOr(dst);
 		int64		lo = Min((int64) src->cbase + pg_rightmost_one_pos64(sall),
 							 (int64) dst->cbase + pg_rightmost_one_pos64(dall));
 		int64		hi = Max((int64) src->cbase + pg_leftmost_one_pos64(sall),
