@@ -1415,33 +1415,39 @@ RetEntryTakeCBits(RetEntry *e, int64 cbase)
 	return bits;
 }
 
-/* OR of n bit words, every stride-th uint64 from bits */
+/* OR of the period bits of every customer of a compact state */
 static uint64
-RetBitsOr(const uint64 *bits, uint64 n, int stride)
+RetCompactOr(const RetState *st)
 {
 	uint64		all = 0;
 
-	for (uint64 i = 0; i < n; i++)
+	for (int p = 0; p < st->nparts; p++)
 	{
-		if ((i & 65535) == 65535)
-			CHECK_FOR_INTERRUPTS();
-		all |= bits[i * stride];
+		const RetPart *part = &st->parts[p];
+
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < part->cap; i++)
+			all |= part->ctable[i].bits;
 	}
 	return all;
 }
 
-/* shift n bit words (every stride-th uint64) up by shift, or down if < 0 */
+/*
+ * Shift the period bits of every customer of a compact state up by shift
+ * (down if negative), for a window that starts shift periods earlier
+ */
 static void
-RetBitsShift(uint64 *bits, uint64 n, int stride, int shift)
+RetCompactShift(RetState *st, int shift)
 {
 	Assert(shift > -64 && shift < 64);
-	for (uint64 i = 0; i < n; i++)
+	for (int p = 0; p < st->nparts; p++)
 	{
-		uint64	   *x = &bits[i * stride];
+		RetPart    *part = &st->parts[p];
 
-		if ((i & 65535) == 65535)
-			CHECK_FOR_INTERRUPTS();
-		*x = shift >= 0 ? *x << shift : *x >> -shift;
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < part->cap; i++)
+			part->ctable[i].bits = shift >= 0 ? part->ctable[i].bits << shift
+				: part->ctable[i].bits >> -shift;
 	}
 }
 
@@ -1455,19 +1461,15 @@ RetBitsShift(uint64 *bits, uint64 n, int stride, int shift)
 static pg_noinline bool
 RetRebase(RetState *st, int32 p)
 {
-	uint64		all = 0;
+	uint64		all;
 	int64		lo,
 				hi,
 				nlo,
 				nhi,
 				nbase;
-	int			shift;
 
 	RetFlush(st);				/* buffered rows hold offsets in the old window */
-	for (int q = 0; q < st->nparts; q++)
-		if (st->parts[q].cap > 0)
-			all |= RetBitsOr(&st->parts[q].ctable->bits, st->parts[q].cap,
-							 sizeof(RetCEntry) / sizeof(uint64));
+	all = RetCompactOr(st);
 	if (all == 0)
 	{
 		st->cbase = p;			/* no customer: nothing to shift */
@@ -1480,11 +1482,7 @@ RetRebase(RetState *st, int32 p)
 	if (nhi - nlo > 63)
 		return false;
 	nbase = (p < lo) ? nhi - 63 : nlo;
-	shift = (int) ((int64) st->cbase - nbase);	/* bit i moves to i + shift */
-	for (int q = 0; q < st->nparts; q++)
-		if (st->parts[q].cap > 0)
-			RetBitsShift(&st->parts[q].ctable->bits, st->parts[q].cap,
-						 sizeof(RetCEntry) / sizeof(uint64), shift);
+	RetCompactShift(st, (int) ((int64) st->cbase - nbase));
 	elog(DEBUG2, "retention state: window moved from period %d to " INT64_FORMAT,
 		 st->cbase, nbase);
 	st->cbase = (int32) nbase;
@@ -2031,19 +2029,6 @@ RetMergeCustomer(RetState *st, uint64 hash, int64 ik, const char *k, int32 len,
 				  nrev, rev);
 }
 
-/* OR of the period bits of every customer of a compact state */
-static uint64
-RetCompactOr(const RetState *st)
-{
-	uint64		all = 0;
-
-	for (int p = 0; p < st->nparts; p++)
-		if (st->parts[p].cap > 0)
-			all |= RetBitsOr(&st->parts[p].ctable->bits, st->parts[p].cap,
-							 sizeof(RetCEntry) / sizeof(uint64));
-	return all;
-}
-
 /*
  * Merge the compact state src into dst, keeping dst compact: dst must be
  * compact, or a bigint head-count state without customers (a partial
@@ -2089,11 +2074,7 @@ RetMergeCompact(RetState *dst, RetState *src)
 		if (lo < base || hi > base + 63)
 		{
 			/* move dst's window to start at the first period of either */
-			for (int p = 0; p < dst->nparts; p++)
-				if (dst->parts[p].cap > 0)
-					RetBitsShift(&dst->parts[p].ctable->bits, dst->parts[p].cap,
-								 sizeof(RetCEntry) / sizeof(uint64),
-								 (int) ((int64) dst->cbase - lo));
+			RetCompactShift(dst, (int) ((int64) dst->cbase - lo));
 			elog(DEBUG2, "retention state: window moved from period %d to %d",
 				 dst->cbase, (int32) lo);
 			base = lo;
@@ -2801,17 +2782,12 @@ RetCutoffPeriods(const RetCfg *cfg, TimestampTz max_ts, int32 *last, int32 *comp
 static RetentionMatrix *
 RetFinalCompact(RetState *st)
 {
-	const int	stride = sizeof(RetCEntry) / sizeof(uint64);
-	uint64		all = 0;
+	uint64		all = RetCompactOr(st);	/* its lowest bit: the first cohort */
 	int32		last,
 				complete;
 	RetentionMatrix *m;
 	int32		ps[64];
 
-	/* the lowest period bit of any customer is the first cohort */
-	for (int p = 0; p < st->nparts; p++)
-		if (st->parts[p].cap > 0)
-			all |= RetBitsOr(&st->parts[p].ctable->bits, st->parts[p].cap, stride);
 	if (all == 0)
 		RetCorruptState();		/* a compact state always has customers */
 	RetCutoffPeriods(&st->cfg, st->max_ts, &last, &complete);
