@@ -172,17 +172,18 @@ StaticAssertDecl(sizeof(RetCEntry) == 16, "RetCEntry should be 16 bytes");
  */
 typedef struct RetPart
 {
+	/* first the fields each buffered row touches */
+	RetRow	   *rows;			/* buffered rows */
+	uint64	   *crows;			/* instead of rows in a compact state */
+	uint32		nrows;
+	uint32		rowcap;
+	float8	   *amt;			/* RF_REVENUE: amount of each row, NaN = none */
 	RetEntry   *table;			/* NULL until the first customer */
 	RetCEntry  *ctable;			/* instead of table in a compact state */
 	RetRev	  **rev;			/* RF_REVENUE: revenue of each slot */
 	uint64		cap;			/* slots */
 	uint64		count;			/* customers */
-	RetRow	   *rows;			/* buffered rows */
-	uint64	   *crows;			/* instead of rows in a compact state */
-	float8	   *amt;			/* RF_REVENUE: amount of each row, NaN = none */
 	Size		rbytes;			/* bytes allocated for rows (or crows) */
-	uint32		nrows;
-	uint32		rowcap;
 } RetPart;
 
 /*
@@ -408,7 +409,9 @@ RetTsToPeriod(const RetCfg *cfg, TimestampTz ts)
 static inline int32
 RetTsToPeriodCached(const RetCfg *cfg, RetDayCache *b, TimestampTz ts)
 {
-	int32		days = RetTsToDays(cfg, ts);
+	/* UTC (the common case) inline: a division by a constant */
+	int32		days = likely(cfg->utc && !TIMESTAMP_NOT_FINITE(ts)) ?
+		(int32) RetFloorDiv(ts, USECS_PER_DAY) : RetTsToDays(cfg, ts);
 	int64		off;
 	int32		p;
 
@@ -2778,6 +2781,59 @@ RetCutoffPeriods(const RetCfg *cfg, TimestampTz max_ts, int32 *last, int32 *comp
 	*complete = RetTsToPeriod(cfg, cutoff) - 1;
 }
 
+/*
+ * Add every customer of a compact head-count state (first-period cohorts)
+ * to the matrix: what RetMatAddCustomer does, read straight off each
+ * customer's bitmap.  The cohort is the lowest bit, the last active
+ * period the highest; the row of each of the window's 64 cohorts is
+ * computed once.  Counts cannot overflow: a state holds fewer customers
+ * than a bigint counts.
+ */
+static void
+RetMatAddCompact(RetentionMatrix *m, RetState *st)
+{
+	int64		ncoh = RetMatNCoh(m);
+	int64	   *size = RetMatSize(m);
+	int64	   *active = RetMatActive(m);
+	int64	   *lastk = RetMatLastk(m);
+	int64		row[64];
+
+	for (int c = 0; c < 64; c++)
+	{
+		int64		i = (int64) st->cbase + c - m->first;
+
+		/* cohorts outside the matrix have no customer; never read */
+		row[c] = (i >= 0 && i < ncoh) ? RetCell(ncoh, i, 0) : -1;
+	}
+	for (int p = 0; p < st->nparts; p++)
+	{
+		const RetCEntry *t = st->parts[p].ctable;
+		uint64		cap = st->parts[p].cap;
+
+		CHECK_FOR_INTERRUPTS();
+		for (uint64 i = 0; i < cap; i++)
+		{
+			uint64		x = t[i].bits;
+			int			c;
+			int64		r;
+
+			if (x == 0)
+				continue;
+			c = pg_rightmost_one_pos64(x);
+			r = row[c];
+			Assert(r >= 0 && st->cbase + pg_leftmost_one_pos64(x) <= m->last);
+			size[st->cbase + c - m->first]++;
+			lastk[r + pg_leftmost_one_pos64(x) - c]++;
+			x >>= c;
+			do
+			{
+				active[r + pg_rightmost_one_pos64(x)]++;
+				x &= x - 1;
+			} while (x != 0);
+		}
+	}
+}
+
 /* the matrix of a compact state (clcm_retention_final) */
 static RetentionMatrix *
 RetFinalCompact(RetState *st)
@@ -2794,25 +2850,30 @@ RetFinalCompact(RetState *st)
 	m = RetMatAlloc(st->cfg.unit, st->cfg.week_start, st->cfg.flags, st->cfg.as_of,
 					st->cfg.tzname, st->cbase + pg_rightmost_one_pos64(all),
 					last, complete, st->max_ts);
-	for (int p = 0; p < st->nparts; p++)
+	if (st->cfg.flags & RF_RECURRING)
 	{
-		RetPart    *part = &st->parts[p];
-
-		CHECK_FOR_INTERRUPTS();
-		for (uint64 i = 0; i < part->cap; i++)
+		for (int p = 0; p < st->nparts; p++)
 		{
-			uint64		x = part->ctable[i].bits;
-			int32		np = 0;
+			RetPart    *part = &st->parts[p];
 
-			while (x != 0)
+			CHECK_FOR_INTERRUPTS();
+			for (uint64 i = 0; i < part->cap; i++)
 			{
-				ps[np++] = st->cbase + pg_rightmost_one_pos64(x);
-				x &= x - 1;
+				uint64		x = part->ctable[i].bits;
+				int32		np = 0;
+
+				while (x != 0)
+				{
+					ps[np++] = st->cbase + pg_rightmost_one_pos64(x);
+					x &= x - 1;
+				}
+				if (np > 0)
+					RetMatAddCustomer(m, ps, np, NULL, 0);
 			}
-			if (np > 0)
-				RetMatAddCustomer(m, ps, np, NULL, 0);
 		}
 	}
+	else
+		RetMatAddCompact(m, st);
 	return m;
 }
 
