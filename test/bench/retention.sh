@@ -6,11 +6,14 @@
 # (clcm.retention_activity grouped by customer, then clcm.retention).
 # Prints times (median of RUNS rounds, default 3; once with each query the
 # first statement of a fresh session, once in a warm session), ratios
-# against count(*) and against the faster plain-SQL run (with JIT, the
-# server's default, or with jit = off: JIT compiles the plain query with
-# inlining and optimization, which cost more than they save in a fresh
-# session), and the peak resident memory of the backend (ru_maxrss from
-# log_statement_stats).
+# against the faster count(*) and against the fastest plain-SQL run, and the
+# peak resident memory of the backend (ru_maxrss from log_statement_stats).
+# Both baselines run serially and with 2 parallel workers (PostgreSQL's
+# default max_parallel_workers_per_gather), the plain query also with
+# jit = off (JIT compiles it with inlining and optimization, which cost
+# more than they save in a fresh session); each ratio takes the fastest
+# baseline of its round.  The harness runs the server with its shared
+# memory in huge pages when it can reserve them (CLCM_HUGE_PAGES).
 # Run with: make bench BENCH=retention   (PG* variables set by the harness)
 #
 set -euo pipefail
@@ -61,13 +64,8 @@ SQL
 	awk -v ms="$ms" -v kb="${kb:-0}" 'BEGIN { printf "%.3f %d\n", ms / 1000, kb }'
 }
 
-# RUNS fresh sessions of one statement, interleaved with the other
-# queries' (see below); print the median seconds and the largest peak
+# rounds of the queries (see rounds() below)
 RUNS=${RUNS:-3}
-median_of() {	# "sec kb" lines on stdin
-	sort -n | awk '{ t[NR] = $1; if ($2 > kb) kb = $2 }
-		END { printf "%.3f %d\n", (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2, kb }'
-}
 
 Q_COUNT="SELECT count(*) FROM bench_tx;"
 # The best plain SQL found (2026-12-04): months as timestamps without time
@@ -107,33 +105,53 @@ SQL
 
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-# one table of medians; $1 the directory of the runs, $2 its title
+# One table for a set of rounds; $1 the directory of the runs, $2 its title.
+# Times are medians over the rounds.  The ratios are computed within each
+# round (the queries of a round run back to back, so a machine that slows
+# down for a minute moves all of them) and then the median is taken:
+#   x count(*)  -- the query's time over the faster count(*) of the round
+#                  (serial or 2 workers);
+#   plain/this  -- the fastest plain-SQL run of the round (serial or 2
+#                  workers, JIT on or off) over the query's time.
 report() {
-	local d=$1
+	local d=$1 q
 	echo "$2"
-	read -r t_count m_count < <(median_of <"$d/count")
-	read -r t_sql m_sql < <(median_of <"$d/sql")
-	read -r t_nojit m_nojit < <(median_of <"$d/sql_nojit")
-	read -r t_one m_one < <(median_of <"$d/one")
-	read -r t_two m_two < <(median_of <"$d/two")
-	read -r t_rev m_rev < <(median_of <"$d/rev")
-	read -r t_par m_par < <(median_of <"$d/par")
 	# peak RSS includes the shared buffers the backend touched; the column
-	# "over count(*)" subtracts the count(*) run's peak to estimate the
-	# aggregate's own memory (the 2-worker row counts the leader only)
-	awk -v c="$t_count" -v s0="$t_sql" -v s1="$t_nojit" -v o="$t_one" -v t="$t_two" -v r="$t_rev" -v p="$t_par" \
-	    -v mc="$m_count" -v ms0="$m_sql" -v ms1="$m_nojit" -v mo="$m_one" -v mt="$m_two" -v mr="$m_rev" -v mp="$m_par" 'BEGIN {
-		# ratios against the faster of the two plain runs
-		s = (s1 < s0) ? s1 : s0
+	# "over count(*)" subtracts the serial count(*) run's peak to estimate
+	# the aggregate's own memory (the 2-worker rows count the leader only)
+	for q in count count_par sql sql_nojit sql_par sql_par_nojit one par two rev; do
+		cut -d' ' -f1 "$d/$q" >"$d/$q.t"
+		cut -d' ' -f2 "$d/$q" >"$d/$q.kb"
+	done
+	paste "$d"/{count,count_par,sql,sql_nojit,sql_par,sql_par_nojit,one,par,two,rev}.t >"$d/times"
+	paste "$d"/{count,count_par,sql,sql_nojit,sql_par,sql_par_nojit,one,par,two,rev}.kb >"$d/kbs"
+	awk '
+	function median(a, n,   i, j, t) {	# sorts a[1..n]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function min(a, b) { return a < b ? a : b }
+	NR == FNR {	# times: one round per line
+		n++
+		for (q = 1; q <= 10; q++) t[q, n] = $q
+		c = min($1, $2); s = min(min($3, $4), min($5, $6))
+		for (q = 1; q <= 10; q++) { rc[q, n] = $q / c; rs[q, n] = s / $q }
+		next
+	}
+	{	# peak kB
+		m++
+		for (q = 1; q <= 10; q++) if ($q > kb[q]) kb[q] = $q
+	}
+	END {
+		split("count(*)|count(*), 2 workers|plain SQL (GROUP BY + window)|plain SQL, jit = off|plain SQL, 2 workers|plain SQL, 2 workers, jit = off|clcm.retention (one call)|clcm.retention (one call, 2 workers)|clcm two-level (activity+retention)|clcm.revenue_retention (one call)", name, "|")
 		printf "%-38s %9s %10s %10s %12s %14s\n", "query", "seconds", "x count(*)", "plain/this", "peak RSS MB", "over count(*)"
-		printf "%-38s %9.3f %10.2f %10s %12.0f %14s\n", "count(*)", c, 1, "", mc / 1024, ""
-		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "plain SQL (GROUP BY + window)", s0, s0 / c, s / s0, ms0 / 1024, (ms0 - mc) / 1024
-		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "plain SQL, jit = off", s1, s1 / c, s / s1, ms1 / 1024, (ms1 - mc) / 1024
-		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.retention (one call)", o, o / c, s / o, mo / 1024, (mo - mc) / 1024
-		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm two-level (activity+retention)", t, t / c, s / t, mt / 1024, (mt - mc) / 1024
-		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.revenue_retention (one call)", r, r / c, s / r, mr / 1024, (mr - mc) / 1024
-		printf "%-38s %9.3f %10.2f %10.2f %12.0f %14.0f\n", "clcm.retention (one call, 2 workers)", p, p / c, s / p, mp / 1024, (mp - mc) / 1024
-	}'
+		for (q = 1; q <= 10; q++) {
+			for (i = 1; i <= n; i++) { a[i] = t[q, i]; b[i] = rc[q, i]; e[i] = rs[q, i] }
+			printf "%-38s %9.3f %10.2f %10.2f %12.0f %14s\n", name[q], median(a, n), median(b, n), median(e, n),
+				kb[q] / 1024, (q == 1) ? "" : sprintf("%.0f", (kb[q] - kb[1]) / 1024)
+		}
+	}' "$d/times" "$d/kbs"
 }
 # RUNS rounds of every query; in each round the queries run one after the
 # other, each in its own session
@@ -142,16 +160,20 @@ rounds() {	# directory
 	mkdir -p "$d"
 	for r in $(seq 1 "$RUNS"); do
 		measure_once "$Q_COUNT" >>"$d/count"
+		measure_once "$Q_COUNT" 2 >>"$d/count_par"
 		measure_once "$Q_SQL" >>"$d/sql"
 		measure_once "$Q_SQL" "$WORKERS" "SET jit = off;" >>"$d/sql_nojit"
+		measure_once "$Q_SQL" 2 >>"$d/sql_par"
+		measure_once "$Q_SQL" 2 "SET jit = off;" >>"$d/sql_par_nojit"
 		measure_once "$Q_ONE" >>"$d/one"
+		measure_once "$Q_ONE" 2 >>"$d/par"
 		measure_once "$Q_TWO" >>"$d/two"
 		measure_once "$Q_REV" >>"$d/rev"
-		measure_once "$Q_ONE" 2 >>"$d/par"
-		echo "  round $r: $(tail -1 "$d/count" | cut -d' ' -f1)s count(*), $(tail -1 "$d/sql" | cut -d' ' -f1)s plain SQL ($(tail -1 "$d/sql_nojit" | cut -d' ' -f1)s without JIT), $(tail -1 "$d/one" | cut -d' ' -f1)s one call (load $(cut -d' ' -f1 /proc/loadavg))"
+		echo "  round $r: count(*) $(tail -1 "$d/count" | cut -d' ' -f1)s; plain SQL $(tail -1 "$d/sql" | cut -d' ' -f1)s, jit off $(tail -1 "$d/sql_nojit" | cut -d' ' -f1)s, 2 workers $(tail -1 "$d/sql_par" | cut -d' ' -f1)s, both $(tail -1 "$d/sql_par_nojit" | cut -d' ' -f1)s; one call $(tail -1 "$d/one" | cut -d' ' -f1)s, 2 workers $(tail -1 "$d/par" | cut -d' ' -f1)s (load $(cut -d' ' -f1 /proc/loadavg))"
 	done
 }
-echo "== timings (max_parallel_workers_per_gather = $WORKERS; median of $RUNS rounds)"
+echo "== server: huge_pages = $(psql -X -At -c 'SHOW huge_pages'), shared_buffers = $(psql -X -At -c 'SHOW shared_buffers'), table $(psql -X -At -c "SELECT pg_size_pretty(pg_relation_size('bench_tx'))")"
+echo "== timings (max_parallel_workers_per_gather = $WORKERS unless marked; $RUNS rounds)"
 echo "fresh sessions: each query is the first statement of a new session"
 WARM=0 rounds "$W/fresh"
 echo "warm sessions: each query runs once untimed, then timed, in a new session"
