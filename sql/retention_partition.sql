@@ -127,6 +127,32 @@ RESET client_min_messages;
 ALTER TABLE part_serial ADD COLUMN month text;
 UPDATE part_serial SET month = (SELECT clcm.retention(id::text, ts, 'month') FROM part_tx)::text;
 
+-- the inline row of a compact state (clcm_retention_sfunc) leaves every
+-- other row to the general transition: NULL ids and timestamps, a period
+-- argument that is a new datum on each row, a zone other than UTC, as_of,
+-- recurring cohorts.  Each bigint matrix must equal the text-id state's,
+-- which is never compact.
+CREATE TABLE part_mixed AS
+SELECT CASE WHEN id % 89 = 0 AND ts > '2023-06-01' THEN NULL ELSE id END AS id,
+       CASE WHEN id % 97 = 0 AND ts > '2023-09-01' THEN NULL ELSE ts END AS ts,
+       CASE WHEN id % 2 = 0 THEN 'month' ELSE 'MONTH' END AS period
+  FROM part_tx;
+SELECT (SELECT clcm.retention(id, ts, 'month') FROM part_mixed)::text
+     = (SELECT clcm.retention(id::text, ts, 'month') FROM part_mixed)::text AS null_rows,
+       (SELECT clcm.retention(id, ts, lower(period)) FROM part_mixed)::text
+     = (SELECT clcm.retention(id::text, ts, 'month') FROM part_mixed)::text AS period_datums,
+       (SELECT clcm.retention(id, ts, 'month', clcm.retention_options(tz => 'America/New_York')) FROM part_mixed)::text
+     = (SELECT clcm.retention(id::text, ts, 'month', clcm.retention_options(tz => 'America/New_York')) FROM part_mixed)::text AS zone,
+       (SELECT clcm.retention(id, ts, 'month', clcm.retention_options(as_of => '2023-03-15 12:00+00')) FROM part_mixed)::text
+     = (SELECT clcm.retention(id::text, ts, 'month', clcm.retention_options(as_of => '2023-03-15 12:00+00')) FROM part_mixed)::text AS as_of,
+       (SELECT clcm.retention(id, ts, 'month', clcm.retention_options(recurring => true)) FROM part_mixed)::text
+     = (SELECT clcm.retention(id::text, ts, 'month', clcm.retention_options(recurring => true)) FROM part_mixed)::text AS recurring;
+-- and the NULL rows were skipped, not counted: the cohort sizes sum to
+-- the customers with a non-NULL id and timestamp
+SELECT sum(cohort_size) FILTER (WHERE period = 0) = (SELECT count(DISTINCT id) FROM part_mixed WHERE ts IS NOT NULL) AS sizes
+  FROM clcm.retention_table((SELECT clcm.retention(id, ts, 'month') FROM part_mixed));
+DROP TABLE part_mixed;
+
 -- parallel: each worker's state is partitioned, serialized, deserialized
 -- and combined by the leader; the results equal the serial ones
 SET parallel_setup_cost = 0;
