@@ -182,7 +182,9 @@ reserve_huge_pages() {
 	local need before after
 	need=$("${RUN[@]}" "$PGBIN/postgres" -D "$T/data" -C shared_memory_size_in_huge_pages 2>/dev/null || echo 0)
 	before=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
-	if [ "${need:-0}" -gt 0 ] && as_root sh -c "echo $((before + need + 8)) > /proc/sys/vm/nr_hugepages" 2>/dev/null; then
+	# root, or sudo without a password prompt; otherwise no huge pages
+	if [ "${need:-0}" -gt 0 ] && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; } &&
+		as_root sh -c "echo $((before + need + 8)) > /proc/sys/vm/nr_hugepages" 2>/dev/null; then
 		after=$(cat /proc/sys/vm/nr_hugepages)
 		HUGE_RESERVED=$((after - before))
 		if [ "$HUGE_RESERVED" -ge "$need" ]; then
