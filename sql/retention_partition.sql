@@ -129,9 +129,9 @@ UPDATE part_serial SET month = (SELECT clcm.retention(id::text, ts, 'month') FRO
 
 -- the inline row of a compact state (clcm_retention_sfunc) leaves every
 -- other row to the general transition: NULL ids and timestamps, a period
--- argument that is a new datum on each row, a zone other than UTC, as_of,
--- recurring cohorts.  Each bigint matrix must equal the text-id state's,
--- which is never compact.
+-- argument that is a new datum on each row, as_of; it takes rows in a
+-- zone other than UTC and with recurring cohorts.  Each bigint matrix
+-- must equal the text-id state's, which is never compact.
 CREATE TABLE part_mixed AS
 SELECT CASE WHEN id % 89 = 0 AND ts > '2023-06-01' THEN NULL ELSE id END AS id,
        CASE WHEN id % 97 = 0 AND ts > '2023-09-01' THEN NULL ELSE ts END AS ts,

@@ -1948,24 +1948,22 @@ clcm_retention_sfunc(PG_FUNCTION_ARGS)
 	/*
 	 * The common row of a compact state (bigint ids, head counts), without
 	 * the general path's tests: the period and options arguments are the
-	 * previous row's datums, id and timestamp are not null, the zone is
-	 * UTC without as_of, the timestamp is finite, its day's period is in
-	 * the day cache and inside the window.  Anything else, and the first
-	 * row, take RetTransition, which changes nothing before it decides.
+	 * previous row's datums, id and timestamp are not null, no as_of, and
+	 * the period lies inside the window.  Anything else, and the first
+	 * row, take RetTransition, which changes nothing before it decides
+	 * (the period lookup only fills the day cache, or raises the error
+	 * RetTransition would raise for an infinite timestamp).
 	 */
 	if (likely(st != NULL && st->compact && st->dc != NULL) &&
 		(PG_NARGS() < 4 || PG_GETARG_DATUM(3) == st->period_ptr) &&
 		(PG_NARGS() < 5 || PG_GETARG_DATUM(4) == st->opts_ptr) &&
-		!PG_ARGISNULL(1) && !PG_ARGISNULL(2) &&
-		st->cfg.utc && !(st->cfg.flags & RF_AS_OF))
+		!PG_ARGISNULL(1) && !PG_ARGISNULL(2) && !(st->cfg.flags & RF_AS_OF))
 	{
 		TimestampTz ts = PG_GETARG_TIMESTAMPTZ(2);
-		int64		off = TIMESTAMP_NOT_FINITE(ts) ? -1 :
-			RetFloorDiv(ts, USECS_PER_DAY) - st->dc->dbase;
-		int32		c = (off >= 0 && off < RET_DCACHE) ? st->dc->dcache[off] : 0;
-		uint64		woff = (uint64) ((int64) c - 1 - st->cbase);
+		int32		p = RetTsToPeriodCached(&st->cfg, st->dc, ts);
+		uint64		woff = (uint64) ((int64) p - st->cbase);
 
-		if (c != 0 && woff < 64)
+		if (woff < 64)
 		{
 			if (ts > st->max_ts)
 				st->max_ts = ts;
