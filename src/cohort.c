@@ -276,7 +276,6 @@ StaticAssertDecl(RET_PART_BITS >= 6, "a compact row needs 6 bits for the period 
 #define RET_SLAB_MAXOBJ		((Size) 4 * 1024 * 1024)
 
 #define RET_INITIAL_CAP		64
-
 #define RET_ARENA_CHUNK		(64 * 1024)
 
 static const char *const ret_unit_names[] = {"day", "week", "month", "quarter", "year"};
@@ -1454,6 +1453,16 @@ RetCompactShift(RetState *st, int shift)
 	}
 }
 
+/* start the window of a compact state at period nbase, shifting every bitmap */
+static void
+RetMoveWindow(RetState *st, int64 nbase)
+{
+	RetCompactShift(st, (int) ((int64) st->cbase - nbase));
+	elog(DEBUG2, "retention state: window moved from period %d to %d",
+		 st->cbase, (int32) nbase);
+	st->cbase = (int32) nbase;
+}
+
 /*
  * Move the 64-period window of a compact state so that it covers
  * period p as well as every period seen; false when together they span
@@ -1485,10 +1494,7 @@ RetRebase(RetState *st, int32 p)
 	if (nhi - nlo > 63)
 		return false;
 	nbase = (p < lo) ? nhi - 63 : nlo;
-	RetCompactShift(st, (int) ((int64) st->cbase - nbase));
-	elog(DEBUG2, "retention state: window moved from period %d to " INT64_FORMAT,
-		 st->cbase, nbase);
-	st->cbase = (int32) nbase;
+	RetMoveWindow(st, nbase);
 	return true;
 }
 
@@ -2101,16 +2107,10 @@ RetMergeCompact(RetState *dst, RetState *src)
 				 (int32) lo, (int32) hi);
 			return false;
 		}
+		/* else move dst's window to start at the first period of either */
+		if (lo < dst->cbase || hi > (int64) dst->cbase + 63)
+			RetMoveWindow(dst, lo);
 		base = dst->cbase;
-		if (lo < base || hi > base + 63)
-		{
-			/* move dst's window to start at the first period of either */
-			RetCompactShift(dst, (int) ((int64) dst->cbase - lo));
-			elog(DEBUG2, "retention state: window moved from period %d to %d",
-				 dst->cbase, (int32) lo);
-			base = lo;
-			dst->cbase = (int32) base;
-		}
 	}
 	if (empty)
 	{
