@@ -43,11 +43,35 @@ SQL
 # timed run does not pay the session's one-time costs (loading the JIT
 # library, mapping the shared buffers into the new process, loading
 # clcm.so): about 0.4 s here, which every query of a fresh session pays.
+#
+# A serial run's backend is pinned (PIN=1, the default) to the CPU that runs
+# a short busy loop fastest just before it: on the 2-vCPU machine this was
+# written on, one vCPU at a time ran about 3x slower than the other (a
+# neighbour on the host), and which one changed over minutes, so where
+# the scheduler put a backend moved a query's time by up to 60% and the
+# ratios by as much.  Runs with workers are not pinned.
 WARM=0
+PIN=${PIN:-1}
+fast_cpu() {
+	local c t best=0 bt=
+	for c in $(seq 0 $(( $(nproc) > 8 ? 7 : $(nproc) - 1 ))); do
+		t=$( { TIMEFORMAT=%R; time taskset -c "$c" bash -c 'i=0; while ((i < 100000)); do ((i++)); done'; } 2>&1 )
+		if [ -z "$bt" ] || awk -v a="$t" -v b="$bt" 'BEGIN { exit !(a < b) }'; then
+			best=$c bt=$t
+		fi
+	done
+	echo "$best"
+}
 measure_once() {
-	local sql=$1 workers=${2:-$WORKERS} settings=${3:-} out warmup=
+	local sql=$1 workers=${2:-$WORKERS} settings=${3:-} out warmup= pin=
 	[ "$WARM" = 1 ] && warmup=$sql
+	if [ "$PIN" = 1 ] && [ "$workers" = 0 ] && command -v taskset >/dev/null; then
+		pin="SELECT pg_backend_pid() AS backend_pid \\gset
+\\setenv CLCM_BENCH_PID :backend_pid
+\\! taskset -pc $(fast_cpu) \$CLCM_BENCH_PID >/dev/null"
+	fi
 	out=$(psql -X -q -v ON_ERROR_STOP=1 2>&1 <<SQL
+$pin
 SET max_parallel_workers_per_gather = $workers;
 SET work_mem = '64MB';
 $settings
@@ -173,7 +197,7 @@ rounds() {	# directory
 	done
 }
 echo "== server: huge_pages = $(psql -X -At -c 'SHOW huge_pages'), shared_buffers = $(psql -X -At -c 'SHOW shared_buffers'), table $(psql -X -At -c "SELECT pg_size_pretty(pg_relation_size('bench_tx'))")"
-echo "== timings (max_parallel_workers_per_gather = $WORKERS unless marked; $RUNS rounds)"
+echo "== timings (max_parallel_workers_per_gather = $WORKERS unless marked; $RUNS rounds; serial runs pinned to the fastest CPU: PIN=$PIN)"
 echo "fresh sessions: each query is the first statement of a new session"
 WARM=0 rounds "$W/fresh"
 echo "warm sessions: each query runs once untimed, then timed, in a new session"
